@@ -1,0 +1,60 @@
+# mehhost chat. `make run` and `make test` set everything up on a fresh machine (Python 3.11+, Node).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := webapp/static/vendor
+MO := webapp/translations/en/LC_MESSAGES/messages.mo
+
+.PHONY: setup run test lint format check migrate bench messages clean
+
+setup: $(VENV)/.installed $(VENDOR)/.installed $(MO)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# htmx and its ws extension come from the npm registry (pinned in package-lock.json) and are served
+# from our own static route; the copies are git-ignored.
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-ws/dist/ws.min.js $(VENDOR)/
+	touch $@
+
+$(MO): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -D messages >/dev/null
+
+migrate: setup
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	$(BIN)/flask --app app bootstrap
+	$(BIN)/honcho start -f Procfile
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Models and migrations agree, on SQLite and (when MARIADB_URL is set) on MariaDB.
+check: setup
+	$(BIN)/python -m tests.migrations_check
+
+bench: setup
+	$(BIN)/python -m tests.bench
+
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o webapp/translations/messages.pot . >/dev/null
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations -l en
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache .coverage htmlcov $(MO)

@@ -1,0 +1,1 @@
+"""Configuration: the Settings object and deploy files (nginx, systemd, ...)."""

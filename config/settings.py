@@ -1,0 +1,224 @@
+"""One Settings object, read once from the environment and instance/*.env.
+
+Precedence (last wins): built-in defaults, instance/settings.env, instance/secrets.env, the process
+environment. Outside production the three secrets are generated into instance/secrets.env (mode 600)
+on first start; production refuses to start when one is missing or weak and names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_NAMES = ("SECRET_KEY", "JWT_SIGNING_KEY", "PII_ENCRYPTION_KEY")
+ENVIRONMENTS = ("development", "production", "test")
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
+WEAK_SECRETS = {"changeme", "secret", "password", "dev", "test", "default", "mehhost"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message starts with the setting's name."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    instance_path: Path
+    secret_key: str
+    jwt_signing_key: str
+    pii_encryption_key: str
+    database_url: str
+    redis_url: str
+    base_url: str
+    admin_email: str
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str
+    smtp_starttls: bool
+    mail_from: str
+    mail_sink_dir: Path
+    bcrypt_rounds: int
+    ratelimit_default: str
+    huey_sqlite_path: Path
+    max_content_length: int
+    log_level: str
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def database(self) -> URL:
+        return make_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.get_backend_name() == "sqlite"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; blank lines and # comments are skipped, quotes around values dropped."""
+    if not path.exists():
+        return {}
+    values: dict[str, str] = {}
+    for number, raw in enumerate(
+        path.read_text(encoding="utf-8").splitlines(), start=1
+    ):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path.name}:{number}: expected KEY=VALUE, got {raw!r}")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _generate_secrets(path: Path, missing: list[str]) -> dict[str, str]:
+    """Write freshly generated secrets next to existing ones; safe when processes start together."""
+    existing = read_env_file(path)
+    new = {name: _new_secret(name) for name in missing if name not in existing}
+    if not new:
+        return existing
+    merged = {**existing, **new}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("# Generated on first start. Keep private; never commit.\n")
+        handle.writelines(f"{name}={value}\n" for name, value in merged.items())
+    os.chmod(tmp, 0o600)
+    if existing:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(
+                tmp, path
+            )  # atomic create: a concurrent first start keeps the winner's keys
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return read_env_file(path)
+
+
+def _new_secret(name: str) -> str:
+    if name == "PII_ENCRYPTION_KEY":
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(48)
+
+
+def _check_secret(name: str, value: str) -> None:
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    if name == "PII_ENCRYPTION_KEY":
+        try:
+            if len(base64.urlsafe_b64decode(value.encode())) != 32:
+                raise ValueError
+        except (ValueError, binascii.Error):
+            raise ConfigError(
+                f"{name} must be 32 url-safe base64 bytes (a Fernet key)"
+            ) from None
+        return
+    if (
+        len(value) < MIN_SECRET_LENGTH
+        or value.lower() in WEAK_SECRETS
+        or len(set(value)) < 8
+    ):
+        raise ConfigError(
+            f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters"
+        )
+
+
+def _check_database_url(value: str) -> None:
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"DATABASE_URL uses driver {url.drivername!r}; supported: {', '.join(SUPPORTED_DRIVERS)}"
+        )
+
+
+def _int(values: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = values.get(name, "")
+    if raw == "":
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+    return number
+
+
+def _bool(values: dict[str, str], name: str, default: bool) -> bool:
+    raw = values.get(name, "").lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read, validate and return the settings; raise ConfigError naming the first bad setting."""
+    environ = dict(os.environ if environ is None else environ)
+    instance = Path(environ.get("INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+    values = {**read_env_file(instance / "settings.env")}
+    env = environ.get("MEHHOST_ENV") or values.get("MEHHOST_ENV") or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError(
+            f"MEHHOST_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}"
+        )
+
+    secrets_file = instance / "secrets.env"
+    values.update(read_env_file(secrets_file))
+    values.update(environ)
+    missing = [name for name in SECRET_NAMES if not values.get(name)]
+    if missing and env != "production":
+        generated = _generate_secrets(secrets_file, missing)
+        values = {**values, **generated, **environ}
+    for name in SECRET_NAMES:
+        _check_secret(name, values.get(name, ""))
+
+    database_url = values.get("DATABASE_URL") or f"sqlite:///{instance / 'mehhost.db'}"
+    _check_database_url(database_url)
+    production = env == "production"
+    return Settings(
+        env=env,
+        instance_path=instance,
+        secret_key=values["SECRET_KEY"],
+        jwt_signing_key=values["JWT_SIGNING_KEY"],
+        pii_encryption_key=values["PII_ENCRYPTION_KEY"],
+        database_url=database_url,
+        redis_url=values.get("REDIS_URL", ""),
+        base_url=values.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        admin_email=values.get("ADMIN_EMAIL", "admin@mehhost.local"),
+        smtp_host=values.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=_int(values, "SMTP_PORT", 8025, 1, 65535),
+        smtp_user=values.get("SMTP_USER", ""),
+        smtp_password=values.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(values, "SMTP_STARTTLS", production),
+        mail_from=values.get("MAIL_FROM", "mehhost chat <noreply@mehhost.local>"),
+        mail_sink_dir=Path(values.get("MAIL_SINK_DIR") or instance / "mail"),
+        bcrypt_rounds=_int(values, "BCRYPT_ROUNDS", 12, 4, 16),
+        ratelimit_default=values.get("RATELIMIT_DEFAULT", "600 per minute"),
+        huey_sqlite_path=Path(values.get("HUEY_SQLITE_PATH") or instance / "huey.db"),
+        max_content_length=_int(values, "MAX_CONTENT_LENGTH", 2_621_440, 1024, 1 << 30),
+        log_level=values.get("LOG_LEVEL", "INFO").upper(),
+    )

@@ -1,0 +1,75 @@
+"""The mehhost chat web application: create_app() wires settings, extensions and domains."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config.settings import Settings, load_settings
+
+__version__ = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app from Settings; raise ConfigError naming a bad setting."""
+    from webapp import cli, errors, security
+    from webapp.bus import make_bus
+    from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
+    from webapp.i18n import select_locale, select_timezone
+    from webapp.monitoring.metrics import instrument
+    from webapp.pii import PiiCipher
+    from webapp.templating import register_template_helpers
+
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session; a long-open tab stays usable
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_DEFAULT=settings.ratelimit_default,
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE="ru",
+        BABEL_DEFAULT_TIMEZONE="Europe/Moscow",
+        SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,  # static URLs carry a content hash
+        TESTING=settings.env == "test",
+    )
+    logging.basicConfig(level=settings.log_level)
+
+    db.init(settings)
+    db.check()
+    app.extensions["mehhost.settings"] = settings
+    app.extensions["mehhost.bus"] = make_bus(settings.redis_url)
+    app.extensions["mehhost.pii"] = PiiCipher(settings.pii_encryption_key)
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    sock.init_app(app)
+    babel.init_app(
+        app, locale_selector=select_locale, timezone_selector=select_timezone
+    )
+    _register_blueprints(app)
+    security.init_app(app, settings)
+    errors.init_app(app)
+    instrument(app)
+    register_template_helpers(app)
+    cli.init_app(app)
+    app.teardown_appcontext(lambda _exc: db.session.remove())
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.accounts.views import bp as accounts
+    from webapp.auth.loader import init_login
+    from webapp.auth.views import bp as auth
+    from webapp.characters.views import bp as characters
+    from webapp.monitoring.views import bp as monitoring
+
+    for blueprint in (accounts, auth, characters, monitoring):
+        app.register_blueprint(blueprint)
+    init_login(app)

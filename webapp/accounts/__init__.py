@@ -1,0 +1,1 @@
+"""Accounts: people, their roles, profile and preferences."""

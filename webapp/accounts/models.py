@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """Roles in increasing order of power: each one may do everything the ones before it may."""
+
+    USER = "user"
+    MANAGER = "manager"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The address is stored encrypted; email_hash (keyed HMAC) is what lookups and uniqueness use.
+    email_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[Role] = mapped_column(String(16), default=Role.USER, index=True)
+    is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locale: Mapped[str] = mapped_column(String(8), default="ru")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # flask-login's user protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_blocked
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)

@@ -1,0 +1,1 @@
+"""Auth: signing in and out (registration, confirmation and tokens build on this)."""

@@ -1,0 +1,215 @@
+"""The message bus: publish/subscribe, a simple FIFO work queue and small expiring values.
+
+One interface, two implementations: InProcessBus for the embedded default (one process) and RedisBus
+when REDIS_URL is set (several web workers, the Huey worker and hosts share it). Messages are
+JSON-serialisable dicts. tests/integration/test_bus_contract.py runs one suite against both.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any, Protocol
+
+import redis
+
+Message = dict[str, Any]
+
+
+class Subscription(Protocol):
+    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
+        """The next (channel, message) or None when nothing arrived within timeout seconds."""
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, channel: str, message: Message) -> None: ...
+
+    def subscribe(self, *channels: str) -> Subscription: ...
+
+    def push(self, queue_name: str, item: Message) -> None: ...
+
+    def pop(self, queue_name: str, timeout: float = 0.0) -> Message | None: ...
+
+    def queue_length(self, queue_name: str) -> int: ...
+
+    def set(self, key: str, value: Message, ttl: float | None = None) -> None: ...
+
+    def get(self, key: str) -> Message | None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def ping(self) -> bool: ...
+
+
+class _LocalSubscription:
+    def __init__(self, bus: InProcessBus, channels: tuple[str, ...]) -> None:
+        self._bus = bus
+        self.channels = channels
+        self.inbox: queue.Queue[tuple[str, Message]] = queue.Queue()
+
+    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
+        try:
+            return (
+                self.inbox.get(timeout=timeout)
+                if timeout > 0
+                else self.inbox.get_nowait()
+            )
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._bus._unsubscribe(self)
+
+
+class InProcessBus:
+    """Everything in this process's memory; right for `make run` and tests, not for several workers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, list[_LocalSubscription]] = defaultdict(list)
+        self._queues: dict[str, deque[Message]] = defaultdict(deque)
+        self._queue_ready = threading.Condition(self._lock)
+        self._values: dict[str, tuple[Message, float | None]] = {}
+
+    def publish(self, channel: str, message: Message) -> None:
+        payload = _roundtrip(message)
+        with self._lock:
+            receivers = list(self._subscribers.get(channel, ()))
+        for subscription in receivers:
+            subscription.inbox.put((channel, payload))
+
+    def subscribe(self, *channels: str) -> _LocalSubscription:
+        subscription = _LocalSubscription(self, channels)
+        with self._lock:
+            for channel in channels:
+                self._subscribers[channel].append(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: _LocalSubscription) -> None:
+        with self._lock:
+            for channel in subscription.channels:
+                if subscription in self._subscribers.get(channel, []):
+                    self._subscribers[channel].remove(subscription)
+
+    def push(self, queue_name: str, item: Message) -> None:
+        payload = _roundtrip(item)
+        with self._queue_ready:
+            self._queues[queue_name].append(payload)
+            self._queue_ready.notify()
+
+    def pop(self, queue_name: str, timeout: float = 0.0) -> Message | None:
+        deadline = time.monotonic() + timeout
+        with self._queue_ready:
+            while not self._queues[queue_name]:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._queue_ready.wait(remaining)
+            return self._queues[queue_name].popleft()
+
+    def queue_length(self, queue_name: str) -> int:
+        with self._lock:
+            return len(self._queues.get(queue_name, ()))
+
+    def set(self, key: str, value: Message, ttl: float | None = None) -> None:
+        expires = time.monotonic() + ttl if ttl else None
+        with self._lock:
+            self._values[key] = (_roundtrip(value), expires)
+
+    def get(self, key: str) -> Message | None:
+        with self._lock:
+            entry = self._values.get(key)
+            if entry is None:
+                return None
+            value, expires = entry
+            if expires is not None and expires <= time.monotonic():
+                del self._values[key]
+                return None
+            return value
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._values.pop(key, None)
+
+    def ping(self) -> bool:
+        return True
+
+
+class _RedisSubscription:
+    def __init__(
+        self, client: redis.Redis, prefix: str, channels: tuple[str, ...]
+    ) -> None:
+        self._prefix = prefix
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(*(prefix + channel for channel in channels))
+
+    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
+        raw = self._pubsub.get_message(timeout=timeout)
+        if raw is None:
+            return None
+        return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
+
+    def close(self) -> None:
+        self._pubsub.close()
+
+
+class RedisBus:
+    """Redis pub/sub, lists as queues and SET EX values, all under one key prefix."""
+
+    def __init__(self, url: str, prefix: str = "mehhost:") -> None:
+        self.client = redis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=30
+        )
+        self.prefix = prefix
+
+    def publish(self, channel: str, message: Message) -> None:
+        self.client.publish(self.prefix + channel, json.dumps(message))
+
+    def subscribe(self, *channels: str) -> _RedisSubscription:
+        return _RedisSubscription(self.client, self.prefix, channels)
+
+    def push(self, queue_name: str, item: Message) -> None:
+        self.client.rpush(self.prefix + "q:" + queue_name, json.dumps(item))
+
+    def pop(self, queue_name: str, timeout: float = 0.0) -> Message | None:
+        key = self.prefix + "q:" + queue_name
+        if timeout > 0:
+            found = self.client.blpop([key], timeout=timeout)
+            return json.loads(found[1]) if found else None
+        raw = self.client.lpop(key)
+        return json.loads(raw) if raw else None
+
+    def queue_length(self, queue_name: str) -> int:
+        return int(self.client.llen(self.prefix + "q:" + queue_name))
+
+    def set(self, key: str, value: Message, ttl: float | None = None) -> None:
+        px = int(ttl * 1000) if ttl else None
+        self.client.set(self.prefix + key, json.dumps(value), px=px)
+
+    def get(self, key: str) -> Message | None:
+        raw = self.client.get(self.prefix + key)
+        return json.loads(raw) if raw else None
+
+    def delete(self, key: str) -> None:
+        self.client.delete(self.prefix + key)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+
+def _roundtrip(message: Message) -> Message:
+    # The in-process bus hands out copies that went through JSON, exactly as Redis would, so code
+    # that works on the embedded default cannot rely on sharing objects or on non-JSON types.
+    return json.loads(json.dumps(message))
+
+
+def make_bus(redis_url: str) -> Bus:
+    return RedisBus(redis_url) if redis_url else InProcessBus()

@@ -1,0 +1,1 @@
+"""Characters: the AI personas people chat with, and the catalogue they are picked from."""

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.characters.models import Character, CharacterState
+
+CATALOGUE_PAGE_SIZE = 24
+
+DEMO_CHARACTERS = (
+    {
+        "name": "Алиса",
+        "description": "Дружелюбная собеседница: поддержит разговор о чём угодно.",
+        "system_prompt": "Ты Алиса, тёплая и внимательная собеседница. Отвечай по-русски, кратко и "
+        "по делу, задавай встречные вопросы.",
+        "greeting": "Привет! Я Алиса. О чём поговорим?",
+    },
+    {
+        "name": "Профессор Лебедев",
+        "description": "Объясняет науку простыми словами и с примерами.",
+        "system_prompt": "Ты профессор Лебедев, популяризатор науки. Объясняй сложное простыми "
+        "словами, приводи примеры из жизни, не выдумывай факты.",
+        "greeting": "Здравствуйте! Какой вопрос о мире вас сегодня занимает?",
+    },
+    {
+        "name": "Капитан Немо",
+        "description": "Загадочный капитан «Наутилуса» рассказывает о глубинах океана.",
+        "system_prompt": "Ты капитан Немо с подводной лодки «Наутилус». Говори сдержанно и "
+        "образно, рассказывай о море и его обитателях.",
+        "greeting": "Добро пожаловать на борт «Наутилуса». Что привело вас в глубины?",
+    },
+)
+
+
+def name_key(name: str) -> str:
+    """The form two names are compared in: trimmed, single-spaced, casefolded, ё as е."""
+    return " ".join(name.split()).casefold().replace("ё", "е")
+
+
+def list_published(session: Session, query: str = "", limit: int = CATALOGUE_PAGE_SIZE):
+    """Published characters for the catalogue, optionally filtered by a name fragment."""
+    statement = select(Character).where(Character.state == CharacterState.PUBLISHED)
+    if query.strip():
+        statement = statement.where(
+            Character.name_key.contains(name_key(query), autoescape=True)
+        )
+    return session.scalars(statement.order_by(Character.name).limit(limit)).all()
+
+
+def seed_demo(session: Session) -> int:
+    """Create the demo characters that do not exist yet; return how many were created."""
+    keys = set(session.scalars(select(Character.name_key)))
+    created = 0
+    for data in DEMO_CHARACTERS:
+        if name_key(data["name"]) in keys:
+            continue
+        session.add(
+            Character(
+                name_key=name_key(data["name"]), state=CharacterState.PUBLISHED, **data
+            )
+        )
+        created += 1
+    session.flush()
+    return created

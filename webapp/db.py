@@ -1,0 +1,129 @@
+"""SQLAlchemy 2 plumbing: the declarative Base, column types shared by every domain, the Database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from config.settings import ConfigError, Settings
+
+# Stable constraint names keep Alembic batch migrations on SQLite and ALTERs on MariaDB in step.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (both engines agree on that) and always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the per-backend options we rely on (utf8mb4, SQLite FKs and savepoints)."""
+    if url.startswith(("mysql", "mariadb")):
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            connect_args={"charset": "utf8mb4"},
+            **kwargs,
+        )
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
+    # (the recipe from SQLAlchemy's SQLite dialect docs), and turn on foreign keys and WAL.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The engine plus a request-scoped session; tests rebind it to one rolled-back connection."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.session = scoped_session(sessionmaker(expire_on_commit=False))
+
+    def init(self, settings: Settings) -> None:
+        self.engine = make_engine(settings.database_url)
+        self.session.configure(bind=self.engine)
+
+    def bind(self, bind: Any, **options: Any) -> None:
+        self.session.remove()
+        self.session.configure(bind=bind, **options)
+
+    def new_session(self) -> Session:
+        """A session outside the request scope, for workers and CLI commands."""
+        return self.session.session_factory()
+
+    def check(self) -> None:
+        """Fail with a message naming DATABASE_URL when the database cannot be reached."""
+        assert self.engine is not None
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                if connection.dialect.name == "mysql":
+                    charset = connection.execute(
+                        text("SELECT @@character_set_database")
+                    ).scalar()
+                    if charset != "utf8mb4":
+                        raise ConfigError(
+                            f"DATABASE_URL: the database uses {charset}; create it with "
+                            "CHARACTER SET utf8mb4"
+                        )
+        except SQLAlchemyError as exc:
+            detail = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[
+                0
+            ]
+            raise ConfigError(
+                f"DATABASE_URL: cannot reach the database ({detail})"
+            ) from None

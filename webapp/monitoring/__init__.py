@@ -1,0 +1,1 @@
+"""Monitoring: health, Prometheus metrics (metrics collection, widgets and alerts build on this)."""

@@ -1,0 +1,35 @@
+"""Sending email through the configured SMTP server (the dev sink on 127.0.0.1:8025 by default)."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from config.settings import Settings
+
+
+def build_message(
+    settings: Settings, to: str, subject: str, text: str, html: str = ""
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="mehhost.local")
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def send_message(
+    settings: Settings, message: EmailMessage, timeout: float = 10.0
+) -> None:
+    """Deliver one message; SMTP errors propagate so the caller (a Huey task) can retry."""
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(message)

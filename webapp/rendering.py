@@ -1,0 +1,38 @@
+"""Rendering helpers shared by every domain's views."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    # A boosted request wants a whole page; any other htmx request wants the fragment.
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-Boosted"
+    )
+
+
+def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
+    """The page for a normal request, the fragment alone for htmx; caches keep the two apart."""
+    template = fragment if is_htmx() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target from user input, kept on this site (no scheme, no host, no //)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return default
+    return target

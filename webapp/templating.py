@@ -1,0 +1,36 @@
+"""Template globals: cache-busted static URLs, theme, locale."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, url_for
+from flask_babel import get_locale
+
+from webapp.i18n import current_theme
+
+
+def register_template_helpers(app: Flask) -> None:
+    static_root = Path(app.static_folder or "")
+
+    @lru_cache(maxsize=256)
+    def _digest(filename: str) -> str:
+        try:
+            return hashlib.sha256((static_root / filename).read_bytes()).hexdigest()[
+                :12
+            ]
+        except OSError:
+            return "missing"
+
+    def static_url(filename: str) -> str:
+        return url_for("static", filename=filename, v=_digest(filename))
+
+    @app.context_processor
+    def _globals():
+        return {
+            "static_url": static_url,
+            "theme": current_theme(),
+            "locale": str(get_locale()),
+        }

@@ -1,0 +1,1 @@
+"""Background work (Huey): thin tasks that call into webapp services."""
