@@ -68,13 +68,11 @@ class Settings:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines; blank lines and # comments are skipped, quotes around values dropped."""
+    """Parse KEY=VALUE lines; skip blanks and # comments, drop quotes around values."""
     if not path.exists():
         return {}
     values: dict[str, str] = {}
-    for number, raw in enumerate(
-        path.read_text(encoding="utf-8").splitlines(), start=1
-    ):
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -102,9 +100,7 @@ def _generate_secrets(path: Path, missing: list[str]) -> dict[str, str]:
         os.replace(tmp, path)
     else:
         try:
-            os.link(
-                tmp, path
-            )  # atomic create: a concurrent first start keeps the winner's keys
+            os.link(tmp, path)  # atomic create: a concurrent first start keeps the winner's keys
         except FileExistsError:
             pass
         finally:
@@ -126,18 +122,10 @@ def _check_secret(name: str, value: str) -> None:
             if len(base64.urlsafe_b64decode(value.encode())) != 32:
                 raise ValueError
         except (ValueError, binascii.Error):
-            raise ConfigError(
-                f"{name} must be 32 url-safe base64 bytes (a Fernet key)"
-            ) from None
+            raise ConfigError(f"{name} must be 32 url-safe base64 bytes (a Fernet key)") from None
         return
-    if (
-        len(value) < MIN_SECRET_LENGTH
-        or value.lower() in WEAK_SECRETS
-        or len(set(value)) < 8
-    ):
-        raise ConfigError(
-            f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters"
-        )
+    if len(value) < MIN_SECRET_LENGTH or value.lower() in WEAK_SECRETS or len(set(value)) < 8:
+        raise ConfigError(f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters")
 
 
 def _check_database_url(value: str) -> None:
@@ -147,7 +135,8 @@ def _check_database_url(value: str) -> None:
         raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
     if url.drivername not in SUPPORTED_DRIVERS:
         raise ConfigError(
-            f"DATABASE_URL uses driver {url.drivername!r}; supported: {', '.join(SUPPORTED_DRIVERS)}"
+            f"DATABASE_URL uses driver {url.drivername!r}; "
+            f"supported: {', '.join(SUPPORTED_DRIVERS)}"
         )
 
 
@@ -182,9 +171,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     values = {**read_env_file(instance / "settings.env")}
     env = environ.get("MEHHOST_ENV") or values.get("MEHHOST_ENV") or "development"
     if env not in ENVIRONMENTS:
-        raise ConfigError(
-            f"MEHHOST_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}"
-        )
+        raise ConfigError(f"MEHHOST_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
 
     secrets_file = instance / "secrets.env"
     values.update(read_env_file(secrets_file))

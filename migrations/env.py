@@ -11,9 +11,7 @@ from webapp.db import UTCDateTime, make_engine
 from webapp.models import metadata
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get(
-    "configure_logger", True
-):
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
@@ -49,7 +47,5 @@ def _render_item(kind: str, item, autogen_context):
 
 
 if context.is_offline_mode():
-    raise SystemExit(
-        "Offline (--sql) migrations are not supported: run against a database."
-    )
+    raise SystemExit("Offline (--sql) migrations are not supported: run against a database.")
 run_migrations_online()

@@ -50,9 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     sock.init_app(app)
-    babel.init_app(
-        app, locale_selector=select_locale, timezone_selector=select_timezone
-    )
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _register_blueprints(app)
     security.init_app(app, settings)
     errors.init_app(app)

@@ -54,11 +54,7 @@ class _LocalSubscription:
 
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
         try:
-            return (
-                self.inbox.get(timeout=timeout)
-                if timeout > 0
-                else self.inbox.get_nowait()
-            )
+            return self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()
         except queue.Empty:
             return None
 
@@ -67,7 +63,7 @@ class _LocalSubscription:
 
 
 class InProcessBus:
-    """Everything in this process's memory; right for `make run` and tests, not for several workers."""
+    """All in this process's memory: right for `make run` and tests, not for several workers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -141,9 +137,7 @@ class InProcessBus:
 
 
 class _RedisSubscription:
-    def __init__(
-        self, client: redis.Redis, prefix: str, channels: tuple[str, ...]
-    ) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, channels: tuple[str, ...]) -> None:
         self._prefix = prefix
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(*(prefix + channel for channel in channels))
@@ -162,9 +156,7 @@ class RedisBus:
     """Redis pub/sub, lists as queues and SET EX values, all under one key prefix."""
 
     def __init__(self, url: str, prefix: str = "mehhost:") -> None:
-        self.client = redis.Redis.from_url(
-            url, decode_responses=True, health_check_interval=30
-        )
+        self.client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
         self.prefix = prefix
 
     def publish(self, channel: str, message: Message) -> None:

@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("bootstrap")
     def bootstrap() -> None:
-        """First-start set-up: the initial admin (instance/initial-admin.txt) and demo characters."""
+        """First-start set-up: initial admin (instance/initial-admin.txt) and demo characters."""
         settings = get_settings()
         credentials = settings.instance_path / "initial-admin.txt"
         with db.new_session() as session:
@@ -61,7 +61,5 @@ def init_app(app: Flask) -> None:
             created = seed_demo(session)
             session.commit()
         if admin is not None:
-            click.echo(
-                f"Initial admin {settings.admin_email}; password in {credentials}"
-            )
+            click.echo(f"Initial admin {settings.admin_email}; password in {credentials}")
         click.echo(f"Demo characters created: {created}")

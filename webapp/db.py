@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 plumbing: the declarative Base, column types shared by every domain, the Database."""
+"""SQLAlchemy 2 plumbing: the declarative Base, shared column types, the Database."""
 
 from __future__ import annotations
 
@@ -37,18 +37,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(
-        self, value: datetime | None, dialect: Any
-    ) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(
-        self, value: datetime | None, dialect: Any
-    ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -107,23 +103,18 @@ class Database:
 
     def check(self) -> None:
         """Fail with a message naming DATABASE_URL when the database cannot be reached."""
-        assert self.engine is not None
+        if self.engine is None:
+            raise RuntimeError("Database.init() was not called")
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
                 if connection.dialect.name == "mysql":
-                    charset = connection.execute(
-                        text("SELECT @@character_set_database")
-                    ).scalar()
+                    charset = connection.execute(text("SELECT @@character_set_database")).scalar()
                     if charset != "utf8mb4":
                         raise ConfigError(
                             f"DATABASE_URL: the database uses {charset}; create it with "
                             "CHARACTER SET utf8mb4"
                         )
         except SQLAlchemyError as exc:
-            detail = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[
-                0
-            ]
-            raise ConfigError(
-                f"DATABASE_URL: cannot reach the database ({detail})"
-            ) from None
+            detail = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            raise ConfigError(f"DATABASE_URL: cannot reach the database ({detail})") from None

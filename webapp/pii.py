@@ -12,9 +12,7 @@ class PiiCipher:
     def __init__(self, key: str) -> None:
         self._fernet = Fernet(key.encode())
         # A separate key for lookups, derived so that one configured secret serves both purposes.
-        self._lookup_key = hmac.new(
-            key.encode(), b"mehhost lookup v1", hashlib.sha256
-        ).digest()
+        self._lookup_key = hmac.new(key.encode(), b"mehhost lookup v1", hashlib.sha256).digest()
 
     def encrypt(self, value: str) -> bytes:
         return self._fernet.encrypt(value.encode())

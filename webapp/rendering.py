@@ -10,9 +10,7 @@ from flask import Response, make_response, render_template, request
 
 def is_htmx() -> bool:
     # A boosted request wants a whole page; any other htmx request wants the fragment.
-    return request.headers.get("HX-Request") == "true" and not request.headers.get(
-        "HX-Boosted"
-    )
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
 
 
 def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
@@ -28,11 +26,6 @@ def safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-    ):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target

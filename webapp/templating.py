@@ -18,9 +18,7 @@ def register_template_helpers(app: Flask) -> None:
     @lru_cache(maxsize=256)
     def _digest(filename: str) -> str:
         try:
-            return hashlib.sha256((static_root / filename).read_bytes()).hexdigest()[
-                :12
-            ]
+            return hashlib.sha256((static_root / filename).read_bytes()).hexdigest()[:12]
         except OSError:
             return "missing"
 

@@ -12,9 +12,7 @@ def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("mehhost", url=settings.redis_url, immediate=immediate)
     settings.huey_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(
-        "mehhost", filename=str(settings.huey_sqlite_path), immediate=immediate
-    )
+    return SqliteHuey("mehhost", filename=str(settings.huey_sqlite_path), immediate=immediate)
 
 
 settings = load_settings()

@@ -32,9 +32,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("name_key", name=op.f("uq_characters_name_key")),
     )
     with op.batch_alter_table("characters", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_characters_state"), ["state"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_characters_state"), ["state"], unique=False)
 
     op.create_table(
         "users",

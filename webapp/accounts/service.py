@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from flask_babel import lazy_gettext as _l
 
 from webapp.accounts.errors import EmailTaken, InvalidAccountData
 from webapp.accounts.models import Role, User
@@ -23,9 +22,7 @@ def validate_email(email: str) -> str:
     email = normalise_email(email)
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > 254 or " " in email:
-        raise InvalidAccountData(
-            "email", _l("Email: введите адрес вида name@example.ru")
-        )
+        raise InvalidAccountData("email", _l("Email: введите адрес вида name@example.ru"))
     return email
 
 
@@ -85,10 +82,7 @@ def ensure_initial_admin(
     credentials_file: Path,
 ) -> User | None:
     """On first start, create an admin and write its email and password to a mode-600 file."""
-    if (
-        session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1))
-        is not None
-    ):
+    if session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1)) is not None:
         return None
     password = generate_password()
     admin = create_user(

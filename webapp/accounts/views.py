@@ -30,9 +30,7 @@ def set_preference(name: str):
     value = request.form.get("value", "")
     if allowed is None or value not in allowed:
         abort(400)
-    response = redirect(
-        safe_next(request.form.get("next"), url_for("characters.catalogue"))
-    )
+    response = redirect(safe_next(request.form.get("next"), url_for("characters.catalogue")))
     response.set_cookie(
         name,
         value,

@@ -34,13 +34,9 @@ def login():
         else:
             login_user(user)
             flash(_("Добро пожаловать, %(name)s!", name=user.display_name), "ok")
-            return redirect(
-                safe_next(request.args.get("next"), url_for("characters.catalogue"))
-            )
+            return redirect(safe_next(request.args.get("next"), url_for("characters.catalogue")))
     status = 422 if request.method == "POST" else 200
-    return render(
-        "auth/login.html", "auth/_login_form.html", status, form=form, error=error
-    )
+    return render("auth/login.html", "auth/_login_form.html", status, form=form, error=error)
 
 
 @bp.post("/logout")

@@ -41,9 +41,7 @@ def list_published(session: Session, query: str = "", limit: int = CATALOGUE_PAG
     """Published characters for the catalogue, optionally filtered by a name fragment."""
     statement = select(Character).where(Character.state == CharacterState.PUBLISHED)
     if query.strip():
-        statement = statement.where(
-            Character.name_key.contains(name_key(query), autoescape=True)
-        )
+        statement = statement.where(Character.name_key.contains(name_key(query), autoescape=True))
     return session.scalars(statement.order_by(Character.name).limit(limit)).all()
 
 
@@ -55,9 +53,7 @@ def seed_demo(session: Session) -> int:
         if name_key(data["name"]) in keys:
             continue
         session.add(
-            Character(
-                name_key=name_key(data["name"]), state=CharacterState.PUBLISHED, **data
-            )
+            Character(name_key=name_key(data["name"]), state=CharacterState.PUBLISHED, **data)
         )
         created += 1
     session.flush()

@@ -13,7 +13,7 @@ AI_STATES = ("online", "overloaded", "offline")
 
 
 def ai_status(bus: Bus) -> str:
-    """online / overloaded / offline as the inference link last wrote it; no record means offline."""
+    """online / overloaded / offline as the inference link last wrote it; none means offline."""
     record = bus.get(AI_STATUS_KEY) or {}
     state = record.get("state")
     return state if state in AI_STATES else "offline"
@@ -29,10 +29,9 @@ def check_health(
     except SQLAlchemyError:
         session.rollback()
         database = "error"
+    redis_state = "disabled"
     if redis_configured:
         redis_state = "ok" if bus.ping() else "error"
-    else:
-        redis_state = "disabled"
     healthy = database == "ok" and redis_state != "error"
     return {
         "status": "ok" if healthy else "error",

@@ -23,9 +23,7 @@ def build_message(
     return message
 
 
-def send_message(
-    settings: Settings, message: EmailMessage, timeout: float = 10.0
-) -> None:
+def send_message(settings: Settings, message: EmailMessage, timeout: float = 10.0) -> None:
     """Deliver one message; SMTP errors propagate so the caller (a Huey task) can retry."""
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
         if settings.smtp_starttls:

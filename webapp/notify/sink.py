@@ -21,9 +21,7 @@ class EmlWriter:
         directory.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        name = (
-            f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}.eml"
-        )
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}.eml"
         path = self.directory / name
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(envelope.original_content or envelope.content)
@@ -31,9 +29,7 @@ class EmlWriter:
         return "250 Message accepted"
 
 
-def start_sink(
-    directory: Path, host: str = "127.0.0.1", port: int = 8025
-) -> Controller:
+def start_sink(directory: Path, host: str = "127.0.0.1", port: int = 8025) -> Controller:
     controller = Controller(EmlWriter(directory), hostname=host, port=port)
     controller.start()
     return controller
