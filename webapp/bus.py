@@ -19,6 +19,10 @@ import redis
 Message = dict[str, Any]
 
 
+class BusUnavailable(RuntimeError):
+    """The shared bus (Redis) cannot be reached; callers decide whether that is fatal."""
+
+
 class Subscription(Protocol):
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
         """The next (channel, message) or None when nothing arrived within timeout seconds."""
@@ -139,25 +143,45 @@ class InProcessBus:
 class _RedisSubscription:
     def __init__(self, client: redis.Redis, prefix: str, channels: tuple[str, ...]) -> None:
         self._prefix = prefix
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = client.pubsub()
         self._pubsub.subscribe(*(prefix + channel for channel in channels))
+        # Wait for Redis to confirm every channel, so a publish right after subscribe() is seen.
+        confirmed, deadline = 0, time.monotonic() + 5
+        while confirmed < len(channels) and time.monotonic() < deadline:
+            reply = self._pubsub.get_message(timeout=0.5)
+            if reply and reply["type"] == "subscribe":
+                confirmed += 1
 
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
-        raw = self._pubsub.get_message(timeout=timeout)
-        if raw is None:
-            return None
-        return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = self._pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
+            if raw is not None and raw["type"] == "message":
+                return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
+            if raw is None and time.monotonic() >= deadline:
+                return None
 
     def close(self) -> None:
         self._pubsub.close()
 
 
 class RedisBus:
-    """Redis pub/sub, lists as queues and SET EX values, all under one key prefix."""
+    """Redis pub/sub, lists as queues and SET EX values, all under one key prefix.
+
+    Redis errors surface as BusUnavailable, the same for every caller.
+    """
 
     def __init__(self, url: str, prefix: str = "mehhost:") -> None:
-        self.client = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        self.client = redis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=30, socket_connect_timeout=2
+        )
         self.prefix = prefix
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = object.__getattribute__(self, name)
+        if name.startswith("_") or name in ("client", "prefix", "ping") or not callable(attribute):
+            return attribute
+        return _unavailable_on_redis_error(attribute)
 
     def publish(self, channel: str, message: Message) -> None:
         self.client.publish(self.prefix + channel, json.dumps(message))
@@ -195,6 +219,16 @@ class RedisBus:
             return bool(self.client.ping())
         except redis.RedisError:
             return False
+
+
+def _unavailable_on_redis_error(method: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise BusUnavailable(str(exc)) from exc
+
+    return call
 
 
 def _roundtrip(message: Message) -> Message:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from webapp.bus import Bus
+from webapp.bus import Bus, BusUnavailable
 
 AI_STATUS_KEY = "ai_service_status"
 AI_STATES = ("online", "overloaded", "offline")
@@ -14,7 +14,10 @@ AI_STATES = ("online", "overloaded", "offline")
 
 def ai_status(bus: Bus) -> str:
     """online / overloaded / offline as the inference link last wrote it; none means offline."""
-    record = bus.get(AI_STATUS_KEY) or {}
+    try:
+        record = bus.get(AI_STATUS_KEY) or {}
+    except BusUnavailable:
+        return "offline"
     state = record.get("state")
     return state if state in AI_STATES else "offline"
 

@@ -1,0 +1,177 @@
+"""Fixtures: the app on each database engine, a rolled-back session per test, clients, login_as.
+
+The whole suite runs on SQLite and, when MARIADB_URL is set, again on MariaDB (the `engine` fixture is
+parametrised). The schema is always built by Alembic, never by create_all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Settings are read from the environment: point everything at a throwaway instance folder before
+# anything imports the app (workers.huey_app reads settings at import).
+_INSTANCE = Path(tempfile.mkdtemp(prefix="mehhost-test-"))
+# REDIS_URL given to the test run is kept for the MariaDB leg (production-like: MariaDB + Redis)
+# and the Redis contract tests; the SQLite leg runs on the embedded defaults.
+TEST_REDIS_URL = os.environ.get("REDIS_URL", "")
+os.environ.update(INSTANCE_PATH=str(_INSTANCE), MEHHOST_ENV="test", BCRYPT_ROUNDS="4", REDIS_URL="")
+
+import pytest  # noqa: E402
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy import MetaData, event  # noqa: E402
+
+from config.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.accounts.models import Role  # noqa: E402
+from webapp.db import make_engine  # noqa: E402
+from webapp.extensions import db, limiter  # noqa: E402
+from tests import factories  # noqa: E402
+
+MARIADB_URL = os.environ.get("MARIADB_URL", "")
+
+
+def alembic_config(connection=None, url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    if url:
+        config.attributes["url"] = url
+    return config
+
+
+def reset_schema(engine) -> None:
+    """Drop whatever is there and build the schema with Alembic, as production does."""
+    with engine.begin() as connection:
+        existing = MetaData()
+        existing.reflect(connection)
+        existing.drop_all(connection)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "mariadb"])
+def database_url(request) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{_INSTANCE / 'test.db'}"
+    if not MARIADB_URL:
+        pytest.skip("MARIADB_URL is not set")
+    return MARIADB_URL
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    reset_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, engine):
+    redis_url = TEST_REDIS_URL if database_url == MARIADB_URL else ""
+    return load_settings({**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url})
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture(autouse=True)
+def db_session(request) -> Iterator:
+    """Each test runs inside one transaction that is rolled back; commits become savepoints.
+
+    Tests that use neither the app nor the database (pure unit tests) get None and run once.
+    """
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    app = request.getfixturevalue("app")
+    engine = request.getfixturevalue("engine")
+    connection = engine.connect()
+    transaction = connection.begin()
+    db.bind(connection, join_transaction_mode="create_savepoint")
+    with app.app_context():
+        limiter.reset()
+    # No app context stays pushed: each request must get its own `g`, exactly as in production.
+    yield db.session
+    db.session.remove()
+    transaction.rollback()
+    connection.close()
+    db.bind(engine)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def pii(app):
+    return app.extensions["mehhost.pii"]
+
+
+@pytest.fixture
+def make_user(app, db_session, pii):
+    def make(**kwargs):
+        return factories.user(db_session, pii, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """login_as("admin") -> the user, with `client` signed in as them."""
+
+    def login(role: str | Role = Role.USER, **kwargs):
+        user = make_user(role=Role(role), **kwargs)
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return user
+
+    return login
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token a page served to this client (its session holds the matching secret)."""
+    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def count_queries(engine):
+    """with count_queries() as counter: ...; counter.count is the number of SQL statements run."""
+
+    class Counter:
+        count = 0
+        statements: list[str] = []
+
+    @contextmanager
+    def counting():
+        counter = Counter()
+        counter.statements = []
+
+        def _count(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                counter.count += 1
+                counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", _count)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", _count)
+
+    return counting

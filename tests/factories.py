@@ -1,0 +1,50 @@
+"""Test data factories: valid objects with overridable fields, saved through the real services.
+
+Each factory commits; inside a test that only releases a savepoint of the rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from webapp.accounts.models import Role, User
+from webapp.accounts.service import create_user
+from webapp.characters.models import Character, CharacterState
+from webapp.characters.service import name_key
+
+_sequence = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def user(session, pii, *, role: Role = Role.USER, email: str | None = None, **kwargs) -> User:
+    number = next(_sequence)
+    created = create_user(
+        session,
+        pii,
+        email=email or f"user{number}@example.ru",
+        password=kwargs.pop("password", PASSWORD),
+        display_name=kwargs.pop("display_name", f"Пользователь {number}"),
+        bcrypt_rounds=4,
+        role=role,
+        confirmed=kwargs.pop("confirmed", True),
+    )
+    # Commit (a savepoint inside the test's transaction): requests close the session, which would
+    # discard data that was only flushed.
+    session.commit()
+    return created
+
+
+def character(session, **kwargs) -> Character:
+    number = next(_sequence)
+    name = kwargs.pop("name", f"Персонаж {number}")
+    item = Character(
+        name=name,
+        name_key=name_key(name),
+        description=kwargs.pop("description", "Описание"),
+        system_prompt=kwargs.pop("system_prompt", f"Ты персонаж номер {number}."),
+        state=kwargs.pop("state", CharacterState.PUBLISHED),
+        **kwargs,
+    )
+    session.add(item)
+    session.commit()
+    return item

@@ -1,0 +1,108 @@
+"""One contract, two buses: the in-process default and Redis (when TEST_REDIS_URL is set)."""
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import TEST_REDIS_URL
+from webapp.bus import InProcessBus, RedisBus, make_bus
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus(request):
+    if request.param == "memory":
+        yield InProcessBus()
+        return
+    if not TEST_REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    redis_bus = RedisBus(TEST_REDIS_URL, prefix=f"test-{uuid.uuid4().hex}:")
+    yield redis_bus
+    keys = list(redis_bus.client.scan_iter(redis_bus.prefix + "*"))
+    if keys:
+        redis_bus.client.delete(*keys)
+
+
+def test_published_messages_reach_every_subscriber_of_the_channel(bus):
+    first, second = bus.subscribe("chat:1"), bus.subscribe("chat:1", "chat:2")
+    other = bus.subscribe("chat:3")
+    bus.publish("chat:1", {"text": "привет", "n": 1})
+    bus.publish("chat:2", {"text": "второй"})
+    assert first.get(timeout=2) == ("chat:1", {"text": "привет", "n": 1})
+    received = [second.get(timeout=2), second.get(timeout=2)]
+    assert received == [("chat:1", {"text": "привет", "n": 1}), ("chat:2", {"text": "второй"})]
+    assert other.get(timeout=0.2) is None
+    for subscription in (first, second, other):
+        subscription.close()
+
+
+def test_a_closed_subscription_receives_nothing(bus):
+    subscription = bus.subscribe("c")
+    subscription.close()
+    bus.publish("c", {"x": 1})
+    listener = bus.subscribe("c")
+    bus.publish("c", {"x": 2})
+    assert listener.get(timeout=2) == ("c", {"x": 2})
+    listener.close()
+
+
+def test_queue_is_first_in_first_out_and_each_item_is_taken_once(bus):
+    for n in range(3):
+        bus.push("jobs", {"n": n})
+    assert bus.queue_length("jobs") == 3
+    assert [bus.pop("jobs")["n"] for _ in range(3)] == [0, 1, 2]
+    assert bus.pop("jobs") is None
+    assert bus.queue_length("jobs") == 0
+
+
+def test_pop_waits_for_an_item_pushed_later(bus):
+    threading.Timer(0.2, bus.push, args=("later", {"ok": True})).start()
+    started = time.monotonic()
+    assert bus.pop("later", timeout=3) == {"ok": True}
+    assert time.monotonic() - started < 3
+
+
+def test_pop_with_timeout_returns_none_when_nothing_comes(bus):
+    assert bus.pop("empty", timeout=0.3) is None
+
+
+def test_values_expire_and_can_be_deleted(bus):
+    bus.set("ai_service_status", {"state": "online", "queue": 2})
+    assert bus.get("ai_service_status") == {"state": "online", "queue": 2}
+    bus.set("short", {"x": 1}, ttl=0.2)
+    assert bus.get("short") == {"x": 1}
+    time.sleep(0.35)
+    assert bus.get("short") is None
+    bus.delete("ai_service_status")
+    assert bus.get("ai_service_status") is None
+
+
+def test_messages_are_copies_not_shared_objects(bus):
+    payload = {"items": [1, 2]}
+    bus.set("k", payload)
+    payload["items"].append(3)
+    assert bus.get("k") == {"items": [1, 2]}
+
+
+def test_ping(bus):
+    assert bus.ping() is True
+
+
+def test_make_bus_picks_the_implementation_from_the_url():
+    assert isinstance(make_bus(""), InProcessBus)
+    assert isinstance(make_bus("redis://127.0.0.1:6379/0"), RedisBus)
+
+
+def test_redis_bus_ping_is_false_when_redis_is_down():
+    assert RedisBus("redis://127.0.0.1:1/0").ping() is False
+
+
+def test_redis_errors_surface_as_bus_unavailable():
+    from webapp.bus import BusUnavailable
+
+    down = RedisBus("redis://127.0.0.1:1/0")
+    with pytest.raises(BusUnavailable):
+        down.get("anything")
+    with pytest.raises(BusUnavailable):
+        down.publish("c", {"x": 1})
