@@ -1,7 +1,7 @@
 """Fixtures: the app on each database engine, a rolled-back session per test, clients, login_as.
 
-The whole suite runs on SQLite and, when MARIADB_URL is set, again on MariaDB (the `engine` fixture is
-parametrised). The schema is always built by Alembic, never by create_all.
+The whole suite runs on SQLite and, when MARIADB_URL is set, again on MariaDB (the `engine`
+fixture is parametrised). The schema is always built by Alembic, never by create_all.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from alembic.config import Config  # noqa: E402
 from sqlalchemy import MetaData, event  # noqa: E402
 
 from config.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from tests import factories  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.accounts.models import Role  # noqa: E402
 from webapp.db import make_engine  # noqa: E402
 from webapp.extensions import db, limiter  # noqa: E402
-from tests import factories  # noqa: E402
 
 MARIADB_URL = os.environ.get("MARIADB_URL", "")
 
@@ -155,13 +155,13 @@ def count_queries(engine):
     """with count_queries() as counter: ...; counter.count is the number of SQL statements run."""
 
     class Counter:
-        count = 0
-        statements: list[str] = []
+        def __init__(self) -> None:
+            self.count = 0
+            self.statements: list[str] = []
 
     @contextmanager
     def counting():
         counter = Counter()
-        counter.statements = []
 
         def _count(conn, cursor, statement, *args):
             if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
