@@ -22,38 +22,17 @@ TEST_REDIS_URL = os.environ.get("REDIS_URL", "")
 os.environ.update(INSTANCE_PATH=str(_INSTANCE), MEHHOST_ENV="test", BCRYPT_ROUNDS="4", REDIS_URL="")
 
 import pytest  # noqa: E402
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
-from sqlalchemy import MetaData, event  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
-from config.settings import PROJECT_ROOT, load_settings  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.schema import reset_schema  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.accounts.models import Role  # noqa: E402
 from webapp.db import make_engine  # noqa: E402
 from webapp.extensions import db, limiter  # noqa: E402
 
 MARIADB_URL = os.environ.get("MARIADB_URL", "")
-
-
-def alembic_config(connection=None, url: str | None = None) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    if connection is not None:
-        config.attributes["connection"] = connection
-    if url:
-        config.attributes["url"] = url
-    return config
-
-
-def reset_schema(engine) -> None:
-    """Drop whatever is there and build the schema with Alembic, as production does."""
-    with engine.begin() as connection:
-        existing = MetaData()
-        existing.reflect(connection)
-        existing.drop_all(connection)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "mariadb"])
