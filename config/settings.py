@@ -122,7 +122,7 @@ def _check_secret(name: str, value: str) -> None:
             if len(base64.urlsafe_b64decode(value.encode())) != 32:
                 raise ValueError
         except (ValueError, binascii.Error):
-            raise ConfigError(f"{name} must be 32 url-safe base64 bytes (a Fernet key)") from None
+            raise ConfigError(f"{name} must be 32 bytes in url-safe base64") from None
         return
     if len(value) < MIN_SECRET_LENGTH or value.lower() in WEAK_SECRETS or len(set(value)) < 8:
         raise ConfigError(f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters")

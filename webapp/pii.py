@@ -1,24 +1,44 @@
-"""Personal data at rest: Fernet encryption and a keyed hash for exact-match lookups."""
+"""Personal data at rest: AES-256-GCM encryption and a keyed hash for exact-match lookups."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 
-from cryptography.fernet import Fernet
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+FORMAT_VERSION = b"\x01"
+
+
+class PiiDecryptError(ValueError):
+    """The ciphertext was altered or encrypted under another key."""
 
 
 class PiiCipher:
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(key.encode())
-        # A separate key for lookups, derived so that one configured secret serves both purposes.
-        self._lookup_key = hmac.new(key.encode(), b"mehhost lookup v1", hashlib.sha256).digest()
+        raw = base64.urlsafe_b64decode(key.encode())
+        # Two keys derived from the one configured secret: one encrypts, one keys lookup hashes.
+        self._aead = AESGCM(hmac.new(raw, b"mehhost pii encryption v1", hashlib.sha256).digest())
+        self._lookup_key = hmac.new(raw, b"mehhost lookup v1", hashlib.sha256).digest()
 
-    def encrypt(self, value: str) -> bytes:
-        return self._fernet.encrypt(value.encode())
+    def encrypt(self, value: str, *, purpose: str = "email") -> bytes:
+        """version byte + random nonce + ciphertext; `purpose` is bound as associated data."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, value.encode(), purpose.encode())
+        return FORMAT_VERSION + nonce + sealed
 
-    def decrypt(self, token: bytes) -> str:
-        return self._fernet.decrypt(token).decode()
+    def decrypt(self, token: bytes, *, purpose: str = "email") -> str:
+        if token[:1] != FORMAT_VERSION:
+            raise PiiDecryptError("unknown ciphertext format")
+        nonce, sealed = token[1 : 1 + NONCE_BYTES], token[1 + NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, sealed, purpose.encode()).decode()
+        except InvalidTag:
+            raise PiiDecryptError("ciphertext does not verify") from None
 
     def lookup_hash(self, value: str) -> str:
         """Hex HMAC of the normalised value: equal inputs give equal hashes, nothing else leaks."""
