@@ -49,6 +49,12 @@ class Settings:
     mail_from: str
     mail_sink_dir: Path
     bcrypt_rounds: int
+    lockout_attempts: int
+    lockout_minutes: int
+    access_token_minutes: int
+    refresh_token_days: int
+    session_inactive_days: int
+    max_devices: int
     ratelimit_default: str
     huey_sqlite_path: Path
     max_content_length: int
@@ -204,6 +210,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         mail_from=values.get("MAIL_FROM", "mehhost chat <noreply@mehhost.local>"),
         mail_sink_dir=Path(values.get("MAIL_SINK_DIR") or instance / "mail"),
         bcrypt_rounds=_int(values, "BCRYPT_ROUNDS", 12, 4, 16),
+        lockout_attempts=_int(values, "LOCKOUT_ATTEMPTS", 3, 1, 100),
+        lockout_minutes=_int(values, "LOCKOUT_MINUTES", 15, 1, 24 * 60),
+        access_token_minutes=_int(values, "ACCESS_TOKEN_MINUTES", 15, 1, 24 * 60),
+        refresh_token_days=_int(values, "REFRESH_TOKEN_DAYS", 30, 1, 365),
+        session_inactive_days=_int(values, "SESSION_INACTIVE_DAYS", 30, 1, 365),
+        max_devices=_int(values, "MAX_DEVICES", 5, 1, 50),
         ratelimit_default=values.get("RATELIMIT_DEFAULT", "600 per minute"),
         huey_sqlite_path=Path(values.get("HUEY_SQLITE_PATH") or instance / "huey.db"),
         max_content_length=_int(values, "MAX_CONTENT_LENGTH", 2_621_440, 1024, 1 << 30),

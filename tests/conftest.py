@@ -29,7 +29,9 @@ from tests import factories  # noqa: E402
 from tests.schema import reset_schema  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.accounts.models import Role  # noqa: E402
-from webapp.db import make_engine  # noqa: E402
+from webapp.auth.sessions import start_session  # noqa: E402
+from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE  # noqa: E402
+from webapp.db import make_engine, utcnow  # noqa: E402
 from webapp.extensions import db, limiter  # noqa: E402
 
 MARIADB_URL = os.environ.get("MARIADB_URL", "")
@@ -105,15 +107,24 @@ def make_user(app, db_session, pii):
     return make
 
 
+def sign_in(client, db_session, settings, user, device: str = "pytest"):
+    """Give `client` the cookies of a fresh device session of `user`; return the session."""
+    device_session, tokens = start_session(
+        db_session, settings, user, device=device, ip="127.0.0.1", now=utcnow()
+    )
+    db_session.commit()
+    client.set_cookie(ACCESS_COOKIE, tokens.access)
+    client.set_cookie(REFRESH_COOKIE, tokens.refresh)
+    return device_session
+
+
 @pytest.fixture
-def login_as(client, make_user):
-    """login_as("admin") -> the user, with `client` signed in as them."""
+def login_as(client, make_user, db_session, settings):
+    """login_as("admin") -> the user, with `client` signed in as them on a new device session."""
 
     def login(role: str | Role = Role.USER, **kwargs):
         user = make_user(role=Role(role), **kwargs)
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
+        sign_in(client, db_session, settings, user)
         return user
 
     return login

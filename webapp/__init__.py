@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts
-    from webapp.auth.loader import init_login
+    from webapp.admin.views import bp as admin
+    from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.views import bp as characters
     from webapp.monitoring.views import bp as monitoring
 
-    for blueprint in (accounts, auth, characters, monitoring):
+    for blueprint in (accounts, admin, auth, characters, monitoring):
         app.register_blueprint(blueprint)
-    init_login(app)
+    auth_web.init_app(app)

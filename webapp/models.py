@@ -1,9 +1,11 @@
 """Every domain's models imported in one place, so Alembic and tests see the whole schema."""
 
 from webapp.accounts.models import User
+from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character
 from webapp.db import Base
+from webapp.monitoring.models import LogEntry
 
 metadata = Base.metadata
 
-__all__ = ["Character", "User", "metadata"]
+__all__ = ["Character", "DeviceSession", "LinkToken", "LogEntry", "User", "metadata"]

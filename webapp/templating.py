@@ -8,8 +8,22 @@ from pathlib import Path
 
 from flask import Flask, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from webapp.i18n import current_theme
+
+ROLE_NAMES = {
+    "user": _l("Пользователь"),
+    "manager": _l("Менеджер"),
+    "moderator": _l("Модератор"),
+    "admin": _l("Администратор"),
+}
+STATE_NAMES = {
+    "active": _l("активные"),
+    "blocked": _l("заблокированные"),
+    "locked": _l("вход закрыт"),
+    "unconfirmed": _l("без подтверждения"),
+}
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -31,4 +45,6 @@ def register_template_helpers(app: Flask) -> None:
             "static_url": static_url,
             "theme": current_theme(),
             "locale": str(get_locale()),
+            "role_names": ROLE_NAMES,
+            "state_names": STATE_NAMES,
         }

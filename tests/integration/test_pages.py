@@ -56,8 +56,18 @@ def test_catalogue_query_count_does_not_grow_with_characters(client, db_session,
     assert many.count == few.count <= 2
 
 
-def test_profile_costs_one_query_for_the_user(client, login_as, count_queries):
-    login_as("user")
-    with count_queries() as counter:
+def test_profile_costs_two_queries_whatever_the_number_of_devices(
+    client, login_as, count_queries, db_session, settings
+):
+    from tests.conftest import sign_in
+
+    user = login_as("user")
+    with count_queries() as one_device:
         assert client.get("/profile").status_code == 200
-    assert counter.count == 1, counter.statements
+    for n in range(3):
+        sign_in(client.application.test_client(), db_session, settings, user, f"device {n}")
+    with count_queries() as four_devices:
+        page = client.get("/profile").get_data(as_text=True)
+    assert page.count("/end\"") == 4
+    # who is signed in (user + device session in one join), then their devices
+    assert one_device.count == four_devices.count == 2, four_devices.statements

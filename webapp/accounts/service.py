@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.accounts.errors import EmailTaken, InvalidAccountData
 from webapp.accounts.models import Role, User
 from webapp.accounts.passwords import generate_password, hash_password
 from webapp.db import utcnow
+from webapp.monitoring import logs
 from webapp.pii import PiiCipher, normalise_email
 
 DISPLAY_NAME_MAX = 50
@@ -101,3 +102,91 @@ def ensure_initial_admin(
         handle.write(f"email: {email}\npassword: {password}\n")
     os.chmod(credentials_file, 0o600)
     return admin
+
+
+def export_data(session: Session, cipher: PiiCipher, user: User) -> dict:
+    """Everything we hold about a person, for the "download my data" button."""
+    from webapp.auth.models import DeviceSession
+    from webapp.monitoring.models import LogEntry
+
+    device_sessions = session.scalars(
+        select(DeviceSession).where(DeviceSession.user_id == user.id)
+    ).all()
+    events = session.scalars(
+        select(LogEntry).where(LogEntry.user_id == user.id).order_by(LogEntry.created_at)
+    ).all()
+    return {
+        "account": {
+            "email": email_of(user, cipher),
+            "display_name": user.display_name,
+            "role": user.role,
+            "created_at": user.created_at.isoformat(),
+            "email_confirmed_at": _iso(user.email_confirmed_at),
+            "consent_at": _iso(user.consent_at),
+            "consent_version": user.consent_version,
+            "locale": user.locale,
+            "timezone": user.timezone,
+        },
+        "devices": [
+            {
+                "device": s.device,
+                "ip": s.ip,
+                "first_seen": s.created_at.isoformat(),
+                "last_seen": s.last_seen_at.isoformat(),
+                "ended_at": _iso(s.ended_at),
+            }
+            for s in device_sessions
+        ],
+        "events": [
+            {"at": e.created_at.isoformat(), "category": e.category, "event": e.event, "ip": e.ip}
+            for e in events
+        ],
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def delete_account(session: Session, user: User) -> None:
+    """Remove a person: their row and everything hanging off it; audit rows are anonymised.
+
+    Device sessions and links go by ON DELETE CASCADE; log entries keep the event but lose the
+    user, IP and device (ON DELETE SET NULL plus the update below).
+    """
+    from webapp.monitoring.models import LogEntry
+
+    session.execute(
+        update(LogEntry).where(LogEntry.user_id == user.id).values(ip=None, device=None, detail="")
+    )
+    session.delete(user)
+    session.flush()
+
+
+def change_role(session: Session, target: User, role: Role, *, by: User, ip: str) -> None:
+    """An admin gives someone another role; nobody changes their own."""
+    if target.id == by.id:
+        raise InvalidAccountData("role", _l("Роль: свою роль изменить нельзя"))
+    if target.role == role:
+        return
+    logs.security(
+        session, "role_changed", user_id=target.id, ip=ip, by=by.id, old=target.role, new=role
+    )
+    target.role = role
+
+
+def set_blocked(
+    session: Session, bus, target: User, blocked: bool, *, by: User, ip: str, reason: str = ""
+) -> None:
+    """Block (every session ends at once) or unblock an account; nobody blocks themselves."""
+    from webapp.auth.sessions import end_sessions
+
+    if target.id == by.id:
+        raise InvalidAccountData("blocked", _l("Нельзя заблокировать самого себя"))
+    if target.is_blocked == blocked:
+        return
+    target.is_blocked = blocked
+    event = "user_blocked" if blocked else "user_unblocked"
+    logs.security(session, event, user_id=target.id, ip=ip, by=by.id, reason=reason[:200])
+    if blocked:
+        end_sessions(session, bus, target.id, reason="blocked", now=utcnow())

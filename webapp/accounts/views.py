@@ -1,12 +1,24 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+import json
+
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from webapp.accounts.access import may_view_own_profile
-from webapp.accounts.service import email_of
-from webapp.extensions import get_pii, get_settings
+from webapp.accounts.access import may_manage_device
+from webapp.accounts.forms import DeleteAccountForm
+from webapp.accounts.service import delete_account, email_of, export_data
+from webapp.auth import sessions
+from webapp.auth.models import DeviceSession
+from webapp.auth.registration import PRIVACY_POLICY_VERSION
+from webapp.auth.web import client_ip, set_auth_cookies
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.i18n import LOCALES, THEMES
+from webapp.monitoring import logs
+from webapp.notify.outbox import queue_email
+from webapp.pii import normalise_email
 from webapp.rendering import render, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -17,10 +29,94 @@ PREFERENCE_COOKIE_AGE = 365 * 24 * 3600
 @bp.get("/profile")
 @login_required
 def profile():
-    if not may_view_own_profile(current_user):
-        abort(403)
+    device_sessions = sessions.active_sessions(db.session, current_user.id)
+    return render(
+        "accounts/profile.html",
+        "accounts/_devices.html",
+        email=email_of(current_user, get_pii()),
+        sessions=device_sessions,
+        current_session=g.get("device_session"),
+    )
+
+
+def _own_session(session_id: str) -> DeviceSession:
+    device_session = db.session.get(DeviceSession, session_id)
+    if device_session is None or not may_manage_device(current_user, device_session):
+        abort(404)  # someone else's session does not exist, as far as this person can tell
+    return device_session
+
+
+@bp.post("/profile/devices/<session_id>/end")
+@login_required
+def end_device(session_id: str):
+    device_session = _own_session(session_id)
+    sessions.end_session(
+        db.session, get_bus(), device_session, reason="ended_by_user", now=utcnow()
+    )
+    logs.security(db.session, "session_ended", user_id=current_user.id, ip=client_ip())
+    db.session.commit()
+    flash(_("Сеанс завершён"), "ok")
+    if g.get("device_session") is not None and device_session.id == g.device_session.id:
+        response = redirect(url_for("auth.login"))
+        set_auth_cookies(response, None)
+        return response
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.post("/profile/devices/end-others")
+@login_required
+def end_other_devices():
+    keep = g.device_session.id if g.get("device_session") is not None else None
+    ended = sessions.end_sessions(
+        db.session, get_bus(), current_user.id, reason="ended_by_user", now=utcnow(), keep=keep
+    )
+    logs.security(db.session, "other_sessions_ended", user_id=current_user.id, count=ended)
+    db.session.commit()
+    flash(_("Завершено сеансов: %(n)s", n=ended), "ok")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.get("/profile/export")
+@login_required
+def export():
+    data = export_data(db.session, get_pii(), current_user)
+    logs.security(db.session, "data_exported", user_id=current_user.id, ip=client_ip())
+    db.session.commit()
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="mehhost-my-data.json"'},
+    )
+
+
+@bp.route("/profile/delete", methods=["GET", "POST"])
+@login_required
+def delete():
+    form = DeleteAccountForm()
     email = email_of(current_user, get_pii())
-    return render("accounts/profile.html", "accounts/_profile.html", email=email)
+    if form.validate_on_submit():
+        if normalise_email(form.email.data) != email:
+            form.email.errors = [_("Email: введите адрес вашего аккаунта")]
+        else:
+            name = current_user.display_name
+            sessions.end_sessions(
+                db.session, get_bus(), current_user.id, reason="account_deleted", now=utcnow()
+            )
+            delete_account(db.session, current_user)
+            logs.security(db.session, "account_deleted")
+            db.session.commit()
+            queue_email(email, _("Аккаунт удалён"), "account_deleted", name=name)
+            flash(_("Аккаунт и личные данные удалены"), "ok")
+            response = redirect(url_for("characters.catalogue"))
+            set_auth_cookies(response, None)
+            return response
+    status = 422 if request.method == "POST" else 200
+    return render("accounts/delete.html", "accounts/_delete_form.html", status, form=form)
+
+
+@bp.get("/privacy")
+def privacy():
+    return render("accounts/privacy.html", "accounts/_privacy.html", version=PRIVACY_POLICY_VERSION)
 
 
 @bp.post("/prefs/<name>")

@@ -1,0 +1,1 @@
+"""Admin: user management (roles, blocking, lockouts); monitoring panels build on this."""

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.accounts.errors import AccountError
+from webapp.accounts.models import Role, User
+from webapp.accounts.service import change_role, email_of, set_blocked
+from webapp.admin.access import admin_only
+from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
+from webapp.auth.service import unlock
+from webapp.auth.web import client_ip
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus, get_pii
+from webapp.rendering import render, safe_next
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    query = UserQuery(
+        text=request.args.get("q", "")[:254],
+        role=request.args.get("role", ""),
+        state=request.args.get("state", ""),
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    found, total = search_users(db.session, get_pii(), query, utcnow())
+    cipher = get_pii()
+    return render(
+        "admin/users.html",
+        "admin/_users_table.html",
+        users=[(user, email_of(user, cipher)) for user in found],
+        total=total,
+        query=query,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        roles=list(Role),
+        states=STATES,
+        now=utcnow(),
+    )
+
+
+def _target(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _back():
+    return redirect(safe_next(request.form.get("back"), url_for("admin.users")))
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_only
+def set_role(user_id: int):
+    try:
+        role = Role(request.form.get("role", ""))
+    except ValueError:
+        abort(400)
+    try:
+        change_role(db.session, _target(user_id), role, by=current_user, ip=client_ip())
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return _back()
+    db.session.commit()
+    flash(_("Роль изменена"), "ok")
+    return _back()
+
+
+@bp.post("/users/<int:user_id>/block")
+@admin_only
+def block(user_id: int):
+    blocked = request.form.get("blocked") == "1"
+    try:
+        set_blocked(
+            db.session,
+            get_bus(),
+            _target(user_id),
+            blocked,
+            by=current_user,
+            ip=client_ip(),
+            reason=request.form.get("reason", ""),
+        )
+    except AccountError as exc:
+        flash(str(exc), "error")
+        return _back()
+    db.session.commit()
+    flash(_("Пользователь заблокирован") if blocked else _("Пользователь разблокирован"), "ok")
+    return _back()
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@admin_only
+def unlock_user(user_id: int):
+    unlock(db.session, _target(user_id), by=current_user, ip=client_ip())
+    db.session.commit()
+    flash(_("Блокировка входа снята"), "ok")
+    return _back()
