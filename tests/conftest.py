@@ -6,11 +6,15 @@ fixture is parametrised). The schema is always built by Alembic, never by create
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 # Settings are read from the environment: point everything at a throwaway instance folder before
@@ -165,3 +169,49 @@ def count_queries(engine):
             event.remove(engine, "before_cursor_execute", _count)
 
     return counting
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """What the dev SMTP sink received, parsed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def messages(self, to: str | None = None) -> list[email.message.EmailMessage]:
+        found = []
+        for path in sorted(self.directory.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if to is None or message["To"] == to:
+                found.append(message)
+        return found
+
+    def last_text(self, to: str) -> str:
+        messages = self.messages(to)
+        assert messages, f"no email to {to}"
+        return messages[-1].get_body(("plain",)).get_content()
+
+    def last_link(self, to: str, path_prefix: str) -> str:
+        """The path of the last link to `path_prefix` emailed to `to`."""
+        links = re.findall(r"https?://[^/\s]+(/\S+)", self.last_text(to))
+        matching = [link for link in links if link.startswith(path_prefix)]
+        assert matching, f"no {path_prefix} link in the email to {to}"
+        return matching[-1]
+
+
+@pytest.fixture
+def mailbox(tmp_path, monkeypatch):
+    """A real SMTP sink on a free port; the worker's send_email task delivers to it."""
+    import workers.tasks
+    from webapp.notify.sink import start_sink
+
+    port = free_port()
+    controller = start_sink(tmp_path / "mail", port=port)
+    monkeypatch.setattr(workers.tasks, "settings", replace(workers.tasks.settings, smtp_port=port))
+    yield Mailbox(tmp_path / "mail")
+    controller.stop()

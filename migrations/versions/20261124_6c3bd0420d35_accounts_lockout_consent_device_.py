@@ -98,23 +98,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Dropping a table drops its indexes; MariaDB refuses to drop an index a foreign key needs.
+    op.drop_table("log_entries")
+    op.drop_table("link_tokens")
+    op.drop_table("device_sessions")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("locked_until")
         batch_op.drop_column("failed_logins")
         batch_op.drop_column("consent_version")
         batch_op.drop_column("consent_at")
-
-    with op.batch_alter_table("log_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_log_entries_user_id"))
-        batch_op.drop_index(batch_op.f("ix_log_entries_event"))
-        batch_op.drop_index("ix_log_entries_category_created")
-
-    op.drop_table("log_entries")
-    with op.batch_alter_table("link_tokens", schema=None) as batch_op:
-        batch_op.drop_index("ix_link_tokens_user_purpose")
-
-    op.drop_table("link_tokens")
-    with op.batch_alter_table("device_sessions", schema=None) as batch_op:
-        batch_op.drop_index("ix_device_sessions_user_ended")
-
-    op.drop_table("device_sessions")

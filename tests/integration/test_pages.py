@@ -68,6 +68,6 @@ def test_profile_costs_two_queries_whatever_the_number_of_devices(
         sign_in(client.application.test_client(), db_session, settings, user, f"device {n}")
     with count_queries() as four_devices:
         page = client.get("/profile").get_data(as_text=True)
-    assert page.count("/end\"") == 4
+    assert page.count('/end"') == 4
     # who is signed in (user + device session in one join), then their devices
     assert one_device.count == four_devices.count == 2, four_devices.statements

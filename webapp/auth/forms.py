@@ -5,16 +5,19 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+EMAIL_LENGTH = Length(max=254, message=_l("Email: не длиннее 254 символов"))
+PASSWORD_LENGTH = Length(max=1024, message=_l("Пароль: не длиннее 1024 символов"))
+
 
 def _email_field() -> EmailField:
     return EmailField(
-        _l("Email"), validators=[DataRequired(_l("Email: введите адрес")), Length(max=254)]
+        _l("Email"), validators=[DataRequired(_l("Email: введите адрес")), EMAIL_LENGTH]
     )
 
 
 def _password_field(label) -> PasswordField:
     return PasswordField(
-        label, validators=[DataRequired(_l("Пароль: введите пароль")), Length(max=1024)]
+        label, validators=[DataRequired(_l("Пароль: введите пароль")), PASSWORD_LENGTH]
     )
 
 
@@ -24,11 +27,12 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    email = _email_field()
+    # No presence checks here: registration.registration_problems reports every field at once.
+    email = EmailField(_l("Email"), validators=[EMAIL_LENGTH])
     display_name = StringField(
-        _l("Имя"), validators=[DataRequired(_l("Имя: как к вам обращаться?")), Length(max=200)]
+        _l("Имя"), validators=[Length(max=200, message=_l("Имя: не длиннее 50 символов"))]
     )
-    password = _password_field(_l("Пароль (не короче 8 символов)"))
+    password = PasswordField(_l("Пароль (не короче 8 символов)"), validators=[PASSWORD_LENGTH])
     consent = BooleanField(_l("Я согласен(на) с политикой конфиденциальности"))
 
 

@@ -10,7 +10,7 @@ from webapp.db import Base, UTCDateTime, utcnow
 
 
 class DeviceSession(Base):
-    """One signed-in device. It is also the refresh-token family: refresh_jti is the only live one."""
+    """One signed-in device; also the refresh-token family (refresh_jti is the live one)."""
 
     __tablename__ = "device_sessions"
     __table_args__ = (Index("ix_device_sessions_user_ended", "user_id", "ended_at"),)
@@ -36,7 +36,7 @@ class DeviceSession(Base):
 
 class LinkPurpose(StrEnum):
     CONFIRM_EMAIL = "confirm_email"
-    RESET_PASSWORD = "reset_password"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 (a purpose name, not a password)
 
 
 class LinkToken(Base):

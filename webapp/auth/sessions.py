@@ -1,4 +1,4 @@
-"""Device sessions and the tokens bound to them: start, refresh (rotation + reuse detection), end."""
+"""Device sessions and their tokens: start, refresh (rotation + reuse detection), end."""
 
 from __future__ import annotations
 
@@ -130,7 +130,9 @@ def refresh(
         # access token and leave the new refresh cookie, set by that request, alone.
         return user, device_session, Tokens(_access_token(settings, device_session, now), None)
     end_session(session, bus, device_session, reason="token_reuse", now=now)
-    logs.security(session, "refresh_token_reuse", user_id=user.id, ip=ip, session=claims.session_id)
+    logs.security(
+        session, "refresh_token_reuse", user_id=user.id, ip=ip, device_session=claims.session_id
+    )
     raise RefreshReused()
 
 

@@ -12,7 +12,7 @@ ISSUER = "mehhost"
 
 
 class TokenInvalid(Exception):
-    """Expired, tampered, of the wrong kind or otherwise unusable: the bearer is simply logged out."""
+    """Expired, tampered, of the wrong kind or otherwise unusable: the bearer is logged out."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,76 @@
+from sqlalchemy import select
+
+from tests.conftest import csrf_token, sign_in
+from webapp.accounts.models import Role, User
+from webapp.monitoring.models import LogEntry
+
+
+def test_admin_finds_users_by_exact_email_and_by_name(client, login_as, make_user):
+    login_as("admin")
+    make_user(email="olga@example.ru", display_name="Ольга")
+    make_user(email="ivan@example.ru", display_name="Иван")
+    by_email = client.get("/admin/users?q=OLGA@example.ru").get_data(as_text=True)
+    assert "Ольга" in by_email and "Иван" not in by_email
+    by_name = client.get("/admin/users?q=Ива", headers={"HX-Request": "true"})
+    body = by_name.get_data(as_text=True)
+    assert "Иван" in body and "Ольга" not in body and "<html" not in body
+
+
+def test_admin_changes_a_role_and_it_is_logged(client, login_as, make_user, db_session):
+    login_as("admin")
+    target = make_user()
+    token = csrf_token(client, "/admin/users")
+    client.post(f"/admin/users/{target.id}/role", data={"role": "manager", "csrf_token": token})
+    assert db_session.get(User, target.id).role == Role.MANAGER
+    entry = db_session.scalar(select(LogEntry).where(LogEntry.event == "role_changed"))
+    assert entry.user_id == target.id and '"new": "manager"' in entry.detail
+
+
+def test_admin_cannot_change_own_role_or_block_self(client, login_as, db_session):
+    admin = login_as("admin")
+    token = csrf_token(client, "/admin/users")
+    client.post(f"/admin/users/{admin.id}/role", data={"role": "user", "csrf_token": token})
+    assert "свою роль изменить нельзя" in client.get("/admin/users").get_data(as_text=True)
+    client.post(f"/admin/users/{admin.id}/block", data={"blocked": "1", "csrf_token": token})
+    assert db_session.get(User, admin.id).role == Role.ADMIN
+    assert not db_session.get(User, admin.id).is_blocked
+
+
+def test_blocking_ends_every_session_at_once_and_unblock_restores_login(
+    client, login_as, make_user, db_session, settings
+):
+    login_as("admin")
+    target = make_user()
+    victim = client.application.test_client()
+    sign_in(victim, db_session, settings, target)
+    assert victim.get("/profile").status_code == 200
+    token = csrf_token(client, "/admin/users")
+    client.post(f"/admin/users/{target.id}/block", data={"blocked": "1", "csrf_token": token})
+    assert victim.get("/profile").status_code == 302
+    assert db_session.get(User, target.id).is_blocked
+    client.post(f"/admin/users/{target.id}/block", data={"blocked": "0", "csrf_token": token})
+    assert not db_session.get(User, target.id).is_blocked
+
+
+def test_unknown_role_or_user_is_refused(client, login_as, make_user):
+    login_as("admin")
+    target = make_user()
+    token = csrf_token(client, "/admin/users")
+    bad_role = client.post(
+        f"/admin/users/{target.id}/role", data={"role": "god", "csrf_token": token}
+    )
+    assert bad_role.status_code == 400
+    missing = client.post("/admin/users/999999/role", data={"role": "user", "csrf_token": token})
+    assert missing.status_code == 404
+
+
+def test_admin_table_filters_by_role_and_state(client, login_as, make_user, db_session):
+    login_as("admin")
+    make_user(display_name="Менеджер Мария", role=Role.MANAGER)
+    blocked = make_user(display_name="Блокированный Борис")
+    blocked.is_blocked = True
+    db_session.commit()
+    managers = client.get("/admin/users?role=manager").get_data(as_text=True)
+    assert "Менеджер Мария" in managers and "Борис" not in managers
+    blocked_page = client.get("/admin/users?state=blocked").get_data(as_text=True)
+    assert "Блокированный Борис" in blocked_page and "Мария" not in blocked_page

@@ -1,0 +1,82 @@
+import json
+from datetime import timedelta
+
+from sqlalchemy import MetaData, select
+
+from tests.conftest import csrf_token
+from webapp.accounts.models import User
+from webapp.db import utcnow
+from webapp.monitoring import logs
+from webapp.monitoring.models import LogCategory, LogEntry
+
+
+def test_privacy_policy_is_public_and_russian(client):
+    page = client.get("/privacy").get_data(as_text=True)
+    assert "Политика конфиденциальности" in page and "152-ФЗ" in page
+
+
+def test_person_downloads_their_data_as_json(client, login_as):
+    login_as("user", email="mine@example.ru", display_name="Моё Имя")
+    response = client.get("/profile/export")
+    assert response.mimetype == "application/json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["account"]["email"] == "mine@example.ru"
+    assert data["account"]["display_name"] == "Моё Имя"
+    assert data["devices"] and any(e["event"] == "login" for e in data["events"])
+
+
+def test_deletion_needs_the_typed_email(client, login_as, db_session):
+    user = login_as("user", email="keep@example.ru")
+    token = csrf_token(client, "/profile/delete")
+    response = client.post(
+        "/profile/delete", data={"email": "other@example.ru", "csrf_token": token}
+    )
+    assert response.status_code == 422
+    assert "введите адрес вашего аккаунта" in response.get_data(as_text=True)
+    assert db_session.get(User, user.id) is not None
+
+
+def dump_database(connection) -> str:
+    """Every value in every table, as text: what a leaked backup would show."""
+    metadata = MetaData()
+    metadata.reflect(connection)
+    values = []
+    for table in metadata.sorted_tables:
+        for row in connection.execute(table.select()):
+            values.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
+    return "\n".join(values)
+
+
+def test_deleted_account_leaves_no_trace_of_the_email(client, login_as, db_session, pii, mailbox):
+    user = login_as("user", email="gone@example.ru", display_name="Уходящий")
+    user_id, email_hash = user.id, user.email_hash
+    token = csrf_token(client, "/profile/delete")
+    response = client.post(
+        "/profile/delete", data={"email": "Gone@Example.ru", "csrf_token": token}
+    )
+    assert response.headers["Location"] == "/"
+    assert client.get("/profile").status_code == 302
+
+    assert db_session.get(User, user_id) is None
+    dump = dump_database(db_session.connection())
+    assert "gone@example.ru" not in dump.lower()
+    assert email_hash not in dump and "Уходящий" not in dump
+    login_events = db_session.scalars(select(LogEntry).where(LogEntry.event == "login")).all()
+    assert login_events and all(e.user_id is None and e.ip is None for e in login_events)
+    assert "удалён" in mailbox.last_text("gone@example.ru")
+
+
+def test_logs_are_purged_after_their_retention(app, db_session):
+    import workers.tasks
+
+    now = utcnow()
+    for category, days in ((LogCategory.SECURITY, 91), (LogCategory.BUSINESS, 31)):
+        logs.record(db_session, category, "old").created_at = now - timedelta(days=days)
+        logs.record(db_session, category, "recent").created_at = now - timedelta(days=days - 2)
+    logs.record(db_session, LogCategory.SYSTEM, "old").created_at = now - timedelta(days=8)
+    db_session.commit()
+    workers.tasks.use_app(app)
+    removed = workers.tasks.purge_logs.call_local()
+    assert removed == {"security": 1, "business": 1, "system": 1}
+    assert [e.event for e in db_session.scalars(select(LogEntry))] == ["recent", "recent"]
