@@ -67,6 +67,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_pragmas(engine: Engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
     # (the recipe from SQLAlchemy's SQLite dialect docs), and turn on foreign keys and WAL.
+    # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads, then
+    # writes after another process committed, fails at once with "database is locked" instead of
+    # waiting (busy_timeout cannot help a stale snapshot). Writers queue; readers in WAL do not.
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -79,7 +82,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -61,6 +61,81 @@ def bare_reference_app():
     return bare.test_client()
 
 
+def signed_in_client(app):
+    """A test client holding the cookies of a fresh device session of a new user."""
+    from tests.factories import user as make_user
+    from webapp.auth.sessions import start_session
+    from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE
+    from webapp.db import utcnow
+    from webapp.extensions import db
+
+    client = app.test_client()
+    with app.app_context(), db.new_session() as session:
+        user = make_user(session, app.extensions["mehhost.pii"])
+        _, tokens = start_session(
+            session,
+            app.extensions["mehhost.settings"],
+            user,
+            device="bench",
+            ip="::1",
+            now=utcnow(),
+        )
+        session.commit()
+    client.set_cookie(ACCESS_COOKIE, tokens.access)
+    client.set_cookie(REFRESH_COOKIE, tokens.refresh)
+    return client
+
+
+def concurrent_logins(app, instance: Path, workers: int, rounds: int) -> list[float]:
+    """Wall time of each POST /login when `workers` people sign in at once (bcrypt cost 12)."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from tests.factories import user as make_user
+    from webapp.extensions import db, limiter
+
+    settings = app.extensions["mehhost.settings"]
+    app.extensions["mehhost.settings"] = replace(settings, bcrypt_rounds=12, max_devices=50)
+    with app.app_context(), db.new_session() as session:
+        people = [
+            make_user(session, app.extensions["mehhost.pii"], email=f"bench{n}@example.ru")
+            for n in range(workers)
+        ]
+        for person in people:  # factories hash with cost 4; log in against real cost-12 hashes
+            from webapp.accounts.passwords import hash_password
+
+            person.password_hash = hash_password("correct horse battery staple", 12)
+        session.commit()
+    app.config["RATELIMIT_ENABLED"] = False
+    with app.app_context():
+        limiter.enabled = False
+
+    def one_login(n: int) -> float:
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        started = time.perf_counter()
+        response = client.post(
+            "/login",
+            data={
+                "email": f"bench{n}@example.ru",
+                "password": "correct horse battery staple",
+                "csrf_token": token,
+            },
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 302, response.status_code
+        return elapsed
+
+    samples: list[float] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in range(rounds):
+            samples.extend(pool.map(one_login, range(workers)))
+    app.extensions["mehhost.settings"] = settings
+    return samples
+
+
 def main() -> int:
     instance = Path(tempfile.mkdtemp(prefix="mehhost-bench-"))
     os.environ.update(INSTANCE_PATH=str(instance), MEHHOST_ENV="test", REDIS_URL="")
@@ -89,6 +164,9 @@ def main() -> int:
     bare_html = timed(lambda: reference.get("/html"), 300)
     hashed = hash_password("correct horse battery staple", 12)
     bcrypt12 = timed(lambda: check_password("correct horse battery staple", hashed), 5)
+    login_ms = concurrent_logins(app, instance, workers=10, rounds=3)
+    profile_client = signed_in_client(app)
+    profile = timed(lambda: profile_client.get("/profile"), 300)
 
     results = {
         "base_page_first_load_gzip_kb": round(page_bytes / 1024, 2),
@@ -101,6 +179,15 @@ def main() -> int:
         "catalogue_p95_ms": round(percentile(catalogue, 0.95), 3),
         "reference_bare_html_p95_ms": round(percentile(bare_html, 0.95), 3),
         "password_check_bcrypt12_ms": round(statistics.median(bcrypt12), 1),
+        "login_10_concurrent_bcrypt12_p50_ms": round(statistics.median(login_ms), 1),
+        "login_10_concurrent_bcrypt12_p95_ms": round(percentile(login_ms, 0.95), 1),
+        # The floor no code can beat: every login is one cost-12 bcrypt check on one core.
+        "login_10_concurrent_cpu_floor_ms": round(
+            10 * statistics.median(bcrypt12) / (os.cpu_count() or 1), 1
+        ),
+        "cpu_count": os.cpu_count(),
+        "authenticated_page_p50_ms": round(statistics.median(profile), 3),
+        "authenticated_page_p95_ms": round(percentile(profile, 0.95), 3),
     }
     out = Path(os.environ.get("BENCH_OUT", Path(__file__).resolve().parents[2] / "instance"))
     out.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,9 @@ def authenticate(
     The caller commits in every case: failed attempts and lockouts must be remembered.
     """
     user = find_by_email(session, cipher, email)
+    # End the read-only transaction before the deliberately slow hash check (~250 ms at cost 12):
+    # on SQLite every transaction holds the write lock, so concurrent logins would queue on it.
+    session.commit()
     if user is None:
         check_password(password, _dummy_hash(settings.bcrypt_rounds))
         logs.security(session, "login_failed", ip=ip, reason="unknown_email")
