@@ -25,7 +25,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	touch $@
 
 $(MO): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -D messages >/dev/null
+	$(BIN)/pybabel compile -d webapp/translations -D messages >/dev/null
 
 migrate: setup
 	$(BIN)/alembic upgrade head
