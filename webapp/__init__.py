@@ -67,8 +67,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.views import bp as characters
+    from webapp.inference.views import bp as inference
     from webapp.monitoring.views import bp as monitoring
 
-    for blueprint in (accounts, admin, auth, characters, monitoring):
+    for blueprint in (accounts, admin, auth, characters, inference, monitoring):
         app.register_blueprint(blueprint)
     auth_web.init_app(app)

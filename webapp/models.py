@@ -4,8 +4,9 @@ from webapp.accounts.models import User
 from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character
 from webapp.db import Base
+from webapp.inference.models import NodeKey
 from webapp.monitoring.models import LogEntry
 
 metadata = Base.metadata
 
-__all__ = ["Character", "DeviceSession", "LinkToken", "LogEntry", "User", "metadata"]
+__all__ = ["Character", "DeviceSession", "LinkToken", "LogEntry", "NodeKey", "User", "metadata"]

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import csrf_token
 from webapp import __version__
 from webapp.bus import RedisBus
-from webapp.monitoring.service import AI_STATUS_KEY
+from webapp.inference.status import AI_STATUS_KEY
 
 
 def test_healthz_reports_each_dependency(client, settings):

@@ -11,7 +11,12 @@ ROLES = [None, *Role]
 def simple_get_routes(app):
     """Every GET URL without parameters: new pages are covered the day they are added."""
     for rule in app.url_map.iter_rules():
-        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
+        if (
+            "GET" in rule.methods
+            and not rule.arguments
+            and rule.endpoint != "static"
+            and not rule.websocket
+        ):
             yield rule.rule
 
 

@@ -6,20 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from webapp.bus import Bus, BusUnavailable
-
-AI_STATUS_KEY = "ai_service_status"
-AI_STATES = ("online", "overloaded", "offline")
-
-
-def ai_status(bus: Bus) -> str:
-    """online / overloaded / offline as the inference link last wrote it; none means offline."""
-    try:
-        record = bus.get(AI_STATUS_KEY) or {}
-    except BusUnavailable:
-        return "offline"
-    state = record.get("state")
-    return state if state in AI_STATES else "offline"
+from webapp.bus import Bus
+from webapp.inference.status import read_status
 
 
 def check_health(
@@ -40,6 +28,6 @@ def check_health(
         "status": "ok" if healthy else "error",
         "db": database,
         "redis": redis_state,
-        "ai": ai_status(bus),
+        "ai": read_status(bus)["state"],
         "version": version,
     }

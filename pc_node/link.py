@@ -1,0 +1,71 @@
+"""Keeping the link to the VDS up: dial it (normal mode) or listen for it (reverse SSH tunnel)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import random
+import threading
+from http import HTTPStatus
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.sync.client import connect
+from websockets.sync.server import Server, ServerConnection, serve
+
+from pc_node.node import NodeRunner
+
+log = logging.getLogger(__name__)
+
+KEY_HEADER = "Authorization"
+MAX_BACKOFF = 30.0
+
+
+def backoff_delays(first: float = 1.0, cap: float = MAX_BACKOFF):
+    """Exponential backoff with full jitter: 1, 2, 4 ... 30 s, each scaled by 0.5-1.0."""
+    delay = first
+    while True:
+        yield delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
+        delay = min(delay * 2, cap)
+
+
+def dial_forever(url: str, api_key: str, runner: NodeRunner, stop: threading.Event) -> None:
+    """Connect to the VDS, serve the session, reconnect after any loss, until `stop`."""
+    delays = backoff_delays()
+    while not stop.is_set():
+        try:
+            with connect(
+                url,
+                additional_headers={KEY_HEADER: f"Bearer {api_key}"},
+                open_timeout=10,
+                ping_interval=None,  # the VDS pings at the protocol level
+                max_size=2**20,
+            ) as connection:
+                log.info("linked to %s", url)
+                delays = backoff_delays()  # a session that opened resets the backoff
+                runner.serve(connection, stop)
+        except InvalidURI as exc:
+            raise SystemExit(f"--server: {exc}") from None
+        except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
+            log.warning("link to %s lost or refused: %s", url, exc)
+        if not stop.is_set():
+            stop.wait(next(delays))
+
+
+def listen(host: str, port: int, api_key: str, runner: NodeRunner) -> Server:
+    """Wait for the VDS to dial in (through the reverse SSH tunnel); one session at a time."""
+    expected = f"Bearer {api_key}"
+
+    def check_key(connection: ServerConnection, request):
+        presented = request.headers.get(KEY_HEADER, "")
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "bad API key\n")
+        return None
+
+    def handle(connection: ServerConnection) -> None:
+        log.info("VDS dialed in from %s", connection.remote_address)
+        try:
+            runner.serve(connection)
+        except ConnectionClosed:
+            log.info("VDS hung up")
+
+    return serve(handle, host, port, process_request=check_key, ping_interval=None, max_size=2**20)

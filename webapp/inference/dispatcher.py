@@ -1,0 +1,408 @@
+"""The dispatcher: owns the fair queue and the node links of this process.
+
+It takes submitted jobs from the bus, starts them on nodes with free capacity, relays what nodes
+send (deltas, done, errors) to each job's bus channel, keeps the partial text for devices that
+join mid-stream, retries a job once when its link drops, and writes the AI status.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pc_node import protocol
+from webapp.bus import Bus, BusUnavailable
+from webapp.inference import jobs
+from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
+from webapp.inference.status import write_status
+
+log = logging.getLogger(__name__)
+
+CompletionHandler = Callable[[QueuedJob, str, protocol.Done], None]
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    link_timeout: float = 9.0  # no frame for this long: the link is dead
+    ping_every: float = 3.0
+    overload_wait: float = 60.0  # expected wait for a new job above this: "overloaded"
+    queue_timeout: float = 600.0  # a job waiting longer fails with a message to retry
+    status_every: float = 2.0
+    max_attempts: int = 2  # the first try plus one retry after a lost link
+
+
+@dataclass
+class Running:
+    job: QueuedJob
+    started: float
+    text: list[str] = field(default_factory=list)
+    next_seq: int = 0
+    first_token_at: float | None = None
+
+
+@dataclass
+class NodeLink:
+    hello: protocol.Hello
+    send_frame: Callable[[str], None]
+    close: Callable[[], None]
+    last_seen: float
+    last_ping: float = 0.0
+    key_id: int | None = None
+    running: dict[str, Running] = field(default_factory=dict)
+
+    def send(self, message: protocol.Message) -> None:
+        self.send_frame(protocol.encode(message))
+
+    @property
+    def free(self) -> int:
+        return self.hello.capacity - len(self.running)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        bus: Bus,
+        config: DispatcherConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bus = bus
+        self.config = config or DispatcherConfig()
+        self.clock = clock
+        self.queue = FairQueue()
+        self.links: list[NodeLink] = []
+        self.handlers: dict[str, CompletionHandler] = {}
+        self._waiting_since: dict[str, float] = {}
+        self._announced: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._control = bus.subscribe(jobs.CONTROL_CHANNEL)
+        self._last_status = -1e9
+        self.job_seconds = 10.0  # moving average of a job's duration, for ETAs
+        self.tokens_per_second = 0.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ----- links -------------------------------------------------------------------------------
+    def attach(
+        self,
+        hello: protocol.Hello,
+        send: Callable[[str], None],
+        close: Callable[[], None],
+        *,
+        key_id: int | None = None,
+    ) -> NodeLink:
+        link = NodeLink(hello, send, close, last_seen=self.clock(), key_id=key_id)
+        with self._lock:
+            self.links.append(link)
+        log.info("node %s linked: %s, capacity %d", hello.node_id, hello.model, hello.capacity)
+        self.tick()
+        return link
+
+    def detach(self, link: NodeLink, reason: str) -> None:
+        """The link is gone: retry its jobs once elsewhere (or on reconnect), fail the rest."""
+        with self._lock:
+            if link not in self.links:
+                return
+            self.links.remove(link)
+            orphans = list(link.running.values())
+            link.running.clear()
+        log.warning("node %s unlinked: %s", link.hello.node_id, reason)
+        try:
+            link.close()
+        except Exception as exc:
+            log.debug("closing node %s: %s", link.hello.node_id, exc)
+        for running in orphans:
+            self._retry_or_fail(running.job, "Связь с ИИ прервалась.")
+        self._write_status(force=True)
+
+    def on_frame(self, link: NodeLink, message: protocol.Message) -> None:
+        """Everything a node sends comes through here (from its socket's reader)."""
+        link.last_seen = self.clock()
+        if isinstance(message, protocol.Delta):
+            self._on_delta(link, message)
+        elif isinstance(message, protocol.Done):
+            self._on_done(link, message)
+        elif isinstance(message, protocol.Error):
+            self._on_error(link, message)
+        elif isinstance(message, protocol.Metrics):
+            self.bus.set(
+                f"node_metrics:{link.hello.node_id}",
+                {"at": message.at, "values": message.values, "node": link.hello.node_id},
+                ttl=30,
+            )
+            self.bus.publish(
+                "monitoring:node_metrics",
+                {"node": link.hello.node_id, "at": message.at, "values": message.values},
+            )
+
+    def _on_delta(self, link: NodeLink, delta: protocol.Delta) -> None:
+        with self._lock:
+            running = link.running.get(delta.job_id)
+            if running is None or delta.seq != running.next_seq:
+                return  # a late frame of a cancelled job, or a duplicate
+            running.next_seq += 1
+            running.text.append(delta.text)
+            if running.first_token_at is None:
+                running.first_token_at = self.clock()
+            text = "".join(running.text)
+        self.bus.set(jobs.partial_key(delta.job_id), {"text": text}, ttl=600)
+        self._event(delta.job_id, "delta", seq=delta.seq, text=delta.text)
+
+    def _on_done(self, link: NodeLink, done: protocol.Done) -> None:
+        with self._lock:
+            running = link.running.pop(done.job_id, None)
+        if running is None:
+            return
+        text = "".join(running.text)
+        elapsed = max(self.clock() - running.started, 1e-3)
+        self.job_seconds = 0.8 * self.job_seconds + 0.2 * elapsed
+        if done.generation_ms > 0 and done.tokens:
+            rate = done.tokens / (done.generation_ms / 1000)
+            self.tokens_per_second = (
+                rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
+            )
+        handler = self.handlers.get(running.job.payload.get("kind", ""))
+        if handler is not None:
+            try:
+                handler(running.job, text, done)
+            except Exception:
+                log.exception("completion handler failed for job %s", done.job_id)
+                self._event(
+                    done.job_id, "error", message="Не удалось сохранить ответ.", retryable=True
+                )
+                return
+        self._event(
+            done.job_id,
+            "done",
+            text=text,
+            tokens=done.tokens,
+            finish_reason=done.finish_reason,
+            first_token_ms=done.prompt_ms,
+        )
+        self.bus.delete(jobs.partial_key(done.job_id))
+        self.tick()
+
+    def _on_error(self, link: NodeLink, error: protocol.Error) -> None:
+        if error.job_id is None:
+            log.error("node %s reports: %s", link.hello.node_id, error.message)
+            return
+        with self._lock:
+            running = link.running.pop(error.job_id, None)
+        if running is None:
+            return
+        if error.retryable:
+            self._retry_or_fail(running.job, "ИИ не смог ответить.")
+        else:
+            self._fail(running.job, "ИИ не смог ответить. Попробуйте ещё раз.")
+        self.tick()
+
+    # ----- jobs -------------------------------------------------------------------------------
+    def _retry_or_fail(self, job: QueuedJob, reason: str) -> None:
+        if job.attempts < self.config.max_attempts:
+            with self._lock:
+                self.queue.push_front(job)
+                self._waiting_since.setdefault(job.job_id, self.clock())
+            self.bus.delete(jobs.partial_key(job.job_id))
+            self._event(job.job_id, "restart", message=reason + " Пробуем ещё раз.")
+        else:
+            self._fail(job, reason + " Попробуйте отправить ещё раз.")
+
+    def _fail(self, job: QueuedJob, message: str) -> None:
+        self._waiting_since.pop(job.job_id, None)
+        self._announced.pop(job.job_id, None)
+        self.bus.delete(jobs.partial_key(job.job_id))
+        self._event(job.job_id, "error", message=message, retryable=True)
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            waiting = self.queue.cancel(job_id)
+            running_on = next((link for link in self.links if job_id in link.running), None)
+            if running_on is not None:
+                running_on.running.pop(job_id)
+        if running_on is not None:
+            try:
+                running_on.send(protocol.Cancel(job_id=job_id))
+            except Exception as exc:  # the link check will notice a dead socket
+                log.debug("cancel of %s not delivered: %s", job_id, exc)
+        if waiting is not None or running_on is not None:
+            self._waiting_since.pop(job_id, None)
+            self._announced.pop(job_id, None)
+            self.bus.delete(jobs.partial_key(job_id))
+            self._event(job_id, "cancelled")
+            self.tick()
+
+    def _take_submissions(self) -> None:
+        while True:
+            try:
+                item = self.bus.pop(jobs.SUBMIT_QUEUE)
+            except BusUnavailable:
+                return
+            if item is None:
+                return
+            job = QueuedJob(
+                job_id=item["job_id"],
+                user_id=int(item["user_id"]),
+                priority=Priority(item.get("priority", Priority.USER)),
+                payload=item,
+            )
+            try:
+                with self._lock:
+                    self.queue.push(job)
+                    self._waiting_since[job.job_id] = self.clock()
+            except QueueRefused:
+                self._event(
+                    job.job_id,
+                    "error",
+                    retryable=False,
+                    message="Дождитесь ответа на предыдущее сообщение.",
+                )
+
+    def _take_controls(self) -> None:
+        while (received := self._control.get()) is not None:
+            _channel, message = received
+            if message.get("action") == "cancel":
+                self.cancel(str(message.get("job_id")))
+            elif message.get("action") == "revoke_key":
+                for link in [x for x in self.links if x.key_id == message.get("key_id")]:
+                    self.detach(link, "API key revoked")
+
+    def _start_jobs(self) -> None:
+        while True:
+            with self._lock:
+                link = max(self.links, key=lambda item: item.free, default=None)
+                if link is None or link.free <= 0:
+                    return
+                busy = {r.job.user_id for item in self.links for r in item.running.values()}
+                job = self.queue.pop_next(busy)
+                if job is None:
+                    return
+                job.attempts += 1
+                link.running[job.job_id] = Running(job, started=self.clock())
+                self._waiting_since.pop(job.job_id, None)
+                self._announced.pop(job.job_id, None)
+            payload = job.payload
+            try:
+                link.send(
+                    protocol.Job(
+                        job_id=job.job_id,
+                        messages=payload["messages"],
+                        max_tokens=payload["max_tokens"],
+                        temperature=payload.get("temperature", 0.7),
+                        stop=payload.get("stop", []),
+                    )
+                )
+            except Exception as exc:
+                self.detach(link, f"send failed: {exc}")
+                continue
+            self._event(job.job_id, "started", node=link.hello.node_id)
+
+    def _announce_positions(self) -> None:
+        """Tell each waiting job its place and ETA, when it changed."""
+        capacity = sum(link.hello.capacity for link in self.links) or 1
+        running = sum(len(link.running) for link in self.links)
+        with self._lock:
+            waiting = list(self.queue)
+        for place, job in enumerate(waiting, start=1):
+            if self._announced.get(job.job_id) == place:
+                continue
+            self._announced[job.job_id] = place
+            eta = (running / capacity + (place - 1) / capacity + 1) * self.job_seconds
+            self._event(
+                job.job_id, "queued", position=place, eta_s=round(eta), online=bool(self.links)
+            )
+
+    def _expire_waiting(self) -> None:
+        now = self.clock()
+        expired = [
+            job_id
+            for job_id, since in self._waiting_since.items()
+            if now - since > self.config.queue_timeout
+        ]
+        for job_id in expired:
+            with self._lock:
+                job = self.queue.cancel(job_id)
+            if job is not None:
+                self._fail(job, "ИИ сейчас недоступен. Попробуйте позже.")
+
+    def _check_links(self) -> None:
+        now = self.clock()
+        for link in list(self.links):
+            if now - link.last_seen > self.config.link_timeout:
+                self.detach(link, "no heartbeat")
+            elif now - link.last_ping >= self.config.ping_every:
+                link.last_ping = now
+                try:
+                    link.send(protocol.Ping(nonce=str(int(now * 1000))))
+                except Exception as exc:
+                    self.detach(link, f"ping failed: {exc}")
+
+    # ----- status and loop ----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        links = list(self.links)
+        if not links:
+            return {"state": "offline", "queue": len(self.queue)}
+        capacity = sum(link.hello.capacity for link in links)
+        running = sum(len(link.running) for link in links)
+        wait = (running + len(self.queue)) / capacity * self.job_seconds
+        newest = max(link.last_seen for link in links)
+        return {
+            "state": "overloaded" if wait > self.config.overload_wait else "online",
+            "model": links[0].hello.model,
+            "nodes": [link.hello.node_id for link in links],
+            "queue": len(self.queue),
+            "running": running,
+            "capacity": capacity,
+            "expected_wait_s": round(wait, 1),
+            "tokens_per_s": round(self.tokens_per_second, 1),
+            "last_heartbeat": datetime.now(UTC).timestamp() - (self.clock() - newest),
+        }
+
+    def _write_status(self, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now - self._last_status < self.config.status_every:
+            return
+        self._last_status = now
+        try:
+            write_status(self.bus, self.status())
+        except BusUnavailable:
+            log.warning("cannot write the AI status: bus unavailable")
+
+    def tick(self) -> None:
+        """One round of work; cheap when there is nothing to do."""
+        with self._lock:
+            self._take_controls()
+            if self.links:  # only a dispatcher that can run jobs takes from the shared queue
+                self._take_submissions()
+            self._check_links()
+            self._expire_waiting()
+            self._start_jobs()
+            self._announce_positions()
+            self._write_status()
+
+    def _event(self, job_id: str, event: str, **data: Any) -> None:
+        self.bus.publish(jobs.job_channel(job_id), {"event": event, "job_id": job_id, **data})
+
+    def start(self, interval: float = 0.05) -> None:
+        """Run tick() in a background thread (a greenlet under gevent) until stop()."""
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("dispatcher tick failed")
+
+        self._thread = threading.Thread(target=loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._control.close()

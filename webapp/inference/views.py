@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from simple_websocket import ConnectionClosed
+
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus, limiter, sock
+from webapp.inference.access import admin_only
+from webapp.inference.jobs import revoke_links
+from webapp.inference.keys import NodeKeyInvalid, create_key, list_keys, revoke_key, verify_key
+from webapp.inference.link import LinkClosed, serve_link
+from webapp.inference.models import NodeKey
+from webapp.inference.runtime import get_dispatcher
+from webapp.rendering import render
+
+bp = Blueprint("inference", __name__)
+
+
+@bp.before_request
+def _check_node_key():
+    """The node link refuses the upgrade itself (401) without a valid API key."""
+    if request.endpoint != "inference.node_socket":
+        return None
+    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    key = verify_key(db.session, presented, utcnow()) if presented else None
+    if key is None:
+        response = jsonify(error=401, title="bad or revoked API key")
+        response.status_code = 401
+        return response
+    db.session.commit()
+    g.node_key_id = key.id
+    return None
+
+
+@sock.route("/node/ws", bp=bp)
+@limiter.exempt
+def node_socket(ws):
+    db.session.remove()  # the link lives for hours: hold no DB connection while it does
+
+    def receive(timeout: float):
+        try:
+            return ws.receive(timeout=timeout)
+        except ConnectionClosed:
+            raise LinkClosed() from None
+
+    dispatcher = get_dispatcher(current_app._get_current_object())
+    serve_link(dispatcher, receive, ws.send, ws.close, key_id=g.node_key_id)
+
+
+@bp.get("/admin/nodes")
+@admin_only
+def nodes():
+    return render(
+        "inference/nodes.html",
+        "inference/_keys.html",
+        keys=list_keys(db.session),
+        new_key=None,
+    )
+
+
+@bp.post("/admin/nodes/keys")
+@admin_only
+def create_node_key():
+    try:
+        _key, raw = create_key(db.session, request.form.get("name", ""), utcnow())
+    except NodeKeyInvalid as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("inference.nodes"))
+    db.session.commit()
+    # Shown once, on this response only: it is not stored anywhere in the clear.
+    return render(
+        "inference/nodes.html", "inference/_keys.html", keys=list_keys(db.session), new_key=raw
+    )
+
+
+@bp.post("/admin/nodes/keys/<int:key_id>/revoke")
+@admin_only
+def revoke_node_key(key_id: int):
+    key = db.session.get(NodeKey, key_id)
+    if key is None:
+        abort(404)
+    revoke_key(db.session, key, utcnow())
+    db.session.commit()
+    revoke_links(get_bus(), key.id)  # a node linked with this key is cut off at once
+    flash(_("Ключ «%(name)s» отозван", name=key.name), "ok")
+    return redirect(url_for("inference.nodes"))
