@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,25 +66,45 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+SQLITE_LOCK_WAIT = 10.0  # seconds a transaction waits for SQLite's write lock
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
-    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
-    # (the recipe from SQLAlchemy's SQLite dialect docs), and turn on foreign keys and WAL.
-    # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads, then
-    # writes after another process committed, fails at once with "database is locked" instead of
-    # waiting (busy_timeout cannot help a stale snapshot). Writers queue; readers in WAL do not.
+    """Foreign keys, WAL, and a BEGIN that waits for the write lock without blocking gevent.
+
+    pysqlite's own transaction handling breaks SAVEPOINT, so SQLAlchemy emits BEGIN itself (the
+    recipe from SQLAlchemy's SQLite docs). It is BEGIN IMMEDIATE: a deferred transaction that
+    reads and then writes after another writer committed fails at once ("database is locked").
+    Waiting for the lock is done here with time.sleep (a cooperative yield under gevent), never
+    with SQLite's busy_timeout: that would stall the whole gevent worker while the greenlet that
+    holds the lock waits for its turn to run. Code must still not hold a transaction open across
+    long waits (a WebSocket receive, say): end it first.
+    """
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=100")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = connection.connection.driver_connection
+        deadline = time.monotonic() + SQLITE_LOCK_WAIT
+        pause = 0.002
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
 
 class Database:

@@ -1,0 +1,111 @@
+"""pc_node dials the real server (gunicorn + gevent + flask-sock) at /node/ws; jobs go through
+Redis, as in production. Needs REDIS_URL (CI sets it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import uuid
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from pc_node.link import dial_forever
+from pc_node.node import NodeRunner
+from tests.conftest import TEST_REDIS_URL
+from tests.fakes import ScriptedEngine
+from tests.integration.test_node_link import collect, wait_until
+from tests.live import BIN, ROOT, live_server, wait_for
+from webapp.bus import RedisBus
+from webapp.inference import jobs
+
+pytestmark = pytest.mark.skipif(not TEST_REDIS_URL, reason="REDIS_URL is not set")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # Our own Redis database and key prefix, so parallel runs and real data never mix.
+    redis_url = TEST_REDIS_URL.rsplit("/", 1)[0] + "/15"
+    with live_server(tmp_path_factory.mktemp("node-e2e"), REDIS_URL=redis_url) as running:
+        running.bus = RedisBus(redis_url)
+        yield running
+        keys = list(running.bus.client.scan_iter("mehhost:*"))
+        if keys:
+            running.bus.client.delete(*keys)
+
+
+def node_key(server) -> str:
+    return (server.instance / "node.key").read_text().strip()
+
+
+def submit(server, max_tokens: int = 16):
+    job_id = jobs.submit(
+        server.bus,
+        user_id=int(uuid.uuid4().int % 10**6),
+        kind="test",
+        max_tokens=max_tokens,
+        messages=[{"role": "user", "content": "Say hello in one word."}],
+    )
+    return job_id, server.bus.subscribe(jobs.job_channel(job_id))
+
+
+def test_a_bad_key_is_refused_before_the_upgrade(server):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.ws_url + "/node/ws", additional_headers={"Authorization": "Bearer mhn_x"})
+    assert refused.value.response.status_code == 401
+
+
+def test_scripted_node_through_the_whole_server(server):
+    stop = threading.Event()
+    runner = NodeRunner(ScriptedEngine(["Здра", "вствуйте"]), node_id="e2e-fake")
+    thread = threading.Thread(
+        target=dial_forever,
+        args=(server.ws_url + "/node/ws", node_key(server), runner, stop),
+        daemon=True,
+    )
+    thread.start()
+    try:
+        wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online")
+        _job_id, listener = submit(server)
+        assert collect(listener)[-1]["text"] == "Здравствуйте"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "offline", seconds=15)
+
+
+def test_the_real_tiny_model_end_to_end(server):
+    pytest.importorskip("llama_cpp", reason="make setup installs llama-cpp-python")
+    process = subprocess.Popen(
+        [
+            BIN / "python",
+            "-m",
+            "pc_node",
+            "--server",
+            server.ws_url + "/node/ws",
+            "--api-key-file",
+            str(server.instance / "node.key"),
+            "--node-id",
+            "tiny",
+            "--context-size",
+            "1024",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(
+            lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online", seconds=60
+        )
+        _job_id, listener = submit(server, max_tokens=8)
+        seen = collect(listener, seconds=60)
+        done = seen[-1]
+        assert done["event"] == "done", seen
+        assert done["text"].strip() and 1 <= done["tokens"] <= 8
+        assert "".join(e["text"] for e in seen if e["event"] == "delta") == done["text"]
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -1,0 +1,88 @@
+"""A real server for end-to-end tests: gunicorn with a gevent worker on a fresh instance folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def wait_for(url: str, seconds: float = 30) -> bytes:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class LiveServer:
+    def __init__(self, instance: Path, env: dict[str, str], port: int) -> None:
+        self.instance = instance
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+
+    def flask(self, *args: str) -> str:
+        """Run a `flask` command against this server's instance; its output."""
+        done = subprocess.run(
+            [BIN / "flask", "--app", "app", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
+
+@contextmanager
+def live_server(instance: Path, **env_overrides: str):
+    env = {
+        **os.environ,
+        "INSTANCE_PATH": str(instance),
+        "MEHHOST_ENV": "development",
+        **env_overrides,
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    server = LiveServer(instance, env, free_port())
+    server.flask("bootstrap")
+    log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "--worker-class",
+            "gevent",
+            "--bind",
+            f"127.0.0.1:{server.port}",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(server.url + "/healthz")
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
