@@ -110,7 +110,7 @@ def test_tunnel_mode_handshake_and_a_streamed_job(dispatcher, tunnel):
     wait_until(lambda: dispatcher.links)
     hello = dispatcher.links[0].hello
     assert (hello.node_id, hello.engine, hello.capacity) == ("tunnel-pc", "scripted-fake", 1)
-    job_id, listener = submit(dispatcher)
+    _job_id, listener = submit(dispatcher)
     seen = collect(listener)
     assert [e["event"] for e in seen if e["event"] != "queued"] == [
         "started",
@@ -130,7 +130,7 @@ def test_a_wrong_key_gets_no_link(dispatcher, tunnel):
 
 
 def test_a_job_submitted_while_offline_runs_when_the_node_comes(dispatcher, tunnel):
-    job_id, listener = submit(dispatcher)
+    _job_id, listener = submit(dispatcher)
     time.sleep(0.2)
     assert dispatcher.links == []
     tunnel()
@@ -148,7 +148,7 @@ def test_stop_cancels_generation_on_the_node(dispatcher, tunnel):
     jobs.cancel(dispatcher.bus, job_id)
     assert collect(listener, until="cancelled")[-1]["event"] == "cancelled"
     wait_until(lambda: engine.finished == ["cancelled"])  # the node really stopped
-    other_id, other = submit(dispatcher, user=2)  # the node is free for the next person
+    _other_id, other = submit(dispatcher, user=2)  # the node is free for the next person
     for _ in range(3):
         gate.release()
     assert collect(other)[-1]["text"] == "раздватри"
@@ -158,7 +158,7 @@ def test_a_node_restart_mid_job_retries_the_job(dispatcher, tunnel):
     gate = threading.Semaphore(0)
     link = tunnel(ScriptedEngine(["а", "б"], gate=gate))
     wait_until(lambda: dispatcher.links)
-    job_id, listener = submit(dispatcher)
+    _job_id, listener = submit(dispatcher)
     gate.release()
     collect(listener, until="delta")
     link.stop_node()
