@@ -189,6 +189,9 @@ def main() -> int:
         "authenticated_page_p50_ms": round(statistics.median(profile), 3),
         "authenticated_page_p95_ms": round(percentile(profile, 0.95), 3),
     }
+    from tests.bench.inference import measure as measure_inference
+
+    results.update(measure_inference())
     out = Path(os.environ.get("BENCH_OUT", Path(__file__).resolve().parents[2] / "instance"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")

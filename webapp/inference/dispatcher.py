@@ -77,7 +77,7 @@ class Dispatcher:
         self.links: list[NodeLink] = []
         self.handlers: dict[str, CompletionHandler] = {}
         self._waiting_since: dict[str, float] = {}
-        self._announced: dict[str, int] = {}
+        self._announced: dict[str, tuple[int, float]] = {}
         self._lock = threading.RLock()
         self._control = bus.subscribe(jobs.CONTROL_CHANNEL)
         self._last_status = -1e9
@@ -301,15 +301,19 @@ class Dispatcher:
             self._event(job.job_id, "started", node=link.hello.node_id)
 
     def _announce_positions(self) -> None:
-        """Tell each waiting job its place and ETA, when it changed."""
+        """Tell each waiting job its place and ETA when it changed: at once near the front of the
+        line, at most once a second further back (a long line would otherwise hear of every
+        step forward, which is a lot of traffic for nothing)."""
         capacity = sum(link.hello.capacity for link in self.links) or 1
         running = sum(len(link.running) for link in self.links)
+        now = self.clock()
         with self._lock:
             waiting = list(self.queue)
         for place, job in enumerate(waiting, start=1):
-            if self._announced.get(job.job_id) == place:
+            last_place, last_time = self._announced.get(job.job_id, (None, -1e9))
+            if last_place == place or (place > 3 and now - last_time < 1.0):
                 continue
-            self._announced[job.job_id] = place
+            self._announced[job.job_id] = (place, now)
             eta = (running / capacity + (place - 1) / capacity + 1) * self.job_seconds
             self._event(
                 job.job_id, "queued", position=place, eta_s=round(eta), online=bool(self.links)
