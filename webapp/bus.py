@@ -27,6 +27,12 @@ class Subscription(Protocol):
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
         """The next (channel, message) or None when nothing arrived within timeout seconds."""
 
+    def add(self, *channels: str) -> None:
+        """Also listen on these channels from now on."""
+
+    def discard(self, *channels: str) -> None:
+        """Stop listening on these channels."""
+
     def close(self) -> None: ...
 
 
@@ -53,8 +59,15 @@ class Bus(Protocol):
 class _LocalSubscription:
     def __init__(self, bus: InProcessBus, channels: tuple[str, ...]) -> None:
         self._bus = bus
-        self.channels = channels
+        self.channels: set[str] = set()
         self.inbox: queue.Queue[tuple[str, Message]] = queue.Queue()
+        self.add(*channels)
+
+    def add(self, *channels: str) -> None:
+        self._bus._listen(self, channels)
+
+    def discard(self, *channels: str) -> None:
+        self._bus._unlisten(self, channels)
 
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
         try:
@@ -63,7 +76,7 @@ class _LocalSubscription:
             return None
 
     def close(self) -> None:
-        self._bus._unsubscribe(self)
+        self._bus._unlisten(self, tuple(self.channels))
 
 
 class InProcessBus:
@@ -84,17 +97,23 @@ class InProcessBus:
             subscription.inbox.put((channel, payload))
 
     def subscribe(self, *channels: str) -> _LocalSubscription:
-        subscription = _LocalSubscription(self, channels)
+        return _LocalSubscription(self, channels)
+
+    def _listen(self, subscription: _LocalSubscription, channels: tuple[str, ...]) -> None:
         with self._lock:
             for channel in channels:
-                self._subscribers[channel].append(subscription)
-        return subscription
+                if channel not in subscription.channels:
+                    subscription.channels.add(channel)
+                    self._subscribers[channel].append(subscription)
 
-    def _unsubscribe(self, subscription: _LocalSubscription) -> None:
+    def _unlisten(self, subscription: _LocalSubscription, channels: tuple[str, ...]) -> None:
         with self._lock:
-            for channel in subscription.channels:
+            for channel in channels:
+                subscription.channels.discard(channel)
                 if subscription in self._subscribers.get(channel, []):
                     self._subscribers[channel].remove(subscription)
+                    if not self._subscribers[channel]:
+                        del self._subscribers[channel]
 
     def push(self, queue_name: str, item: Message) -> None:
         payload = _roundtrip(item)
@@ -144,20 +163,38 @@ class _RedisSubscription:
     def __init__(self, client: redis.Redis, prefix: str, channels: tuple[str, ...]) -> None:
         self._prefix = prefix
         self._pubsub = client.pubsub()
-        self._pubsub.subscribe(*(prefix + channel for channel in channels))
-        # Wait for Redis to confirm every channel, so a publish right after subscribe() is seen.
+        self._early: list[tuple[str, Message]] = []
+        self.add(*channels)
+
+    def add(self, *channels: str) -> None:
+        if not channels:
+            return
+        self._pubsub.subscribe(*(self._prefix + channel for channel in channels))
+        # Wait for Redis to confirm every channel, so a publish right after add() is seen;
+        # messages of other channels that arrive meanwhile are kept for get().
         confirmed, deadline = 0, time.monotonic() + 5
         while confirmed < len(channels) and time.monotonic() < deadline:
             reply = self._pubsub.get_message(timeout=0.5)
             if reply and reply["type"] == "subscribe":
                 confirmed += 1
+            elif reply and reply["type"] == "message":
+                self._early.append(self._decode(reply))
+
+    def discard(self, *channels: str) -> None:
+        if channels:
+            self._pubsub.unsubscribe(*(self._prefix + channel for channel in channels))
+
+    def _decode(self, raw: dict) -> tuple[str, Message]:
+        return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
 
     def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
+        if self._early:
+            return self._early.pop(0)
         deadline = time.monotonic() + timeout
         while True:
             raw = self._pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
             if raw is not None and raw["type"] == "message":
-                return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
+                return self._decode(raw)
             if raw is None and time.monotonic() >= deadline:
                 return None
 

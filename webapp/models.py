@@ -3,10 +3,22 @@
 from webapp.accounts.models import User
 from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character
+from webapp.chat.models import Dialog, Favorite, Message
 from webapp.db import Base
 from webapp.inference.models import NodeKey
 from webapp.monitoring.models import LogEntry
 
 metadata = Base.metadata
 
-__all__ = ["Character", "DeviceSession", "LinkToken", "LogEntry", "NodeKey", "User", "metadata"]
+__all__ = [
+    "Character",
+    "DeviceSession",
+    "Dialog",
+    "Favorite",
+    "LinkToken",
+    "LogEntry",
+    "Message",
+    "NodeKey",
+    "User",
+    "metadata",
+]

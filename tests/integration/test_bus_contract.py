@@ -106,3 +106,18 @@ def test_redis_errors_surface_as_bus_unavailable():
         down.get("anything")
     with pytest.raises(BusUnavailable):
         down.publish("c", {"x": 1})
+
+
+def test_a_subscription_can_add_and_drop_channels(bus):
+    subscription = bus.subscribe("base")
+    subscription.add("job:1")
+    bus.publish("job:1", {"seq": 0})
+    bus.publish("base", {"x": 1})
+    received = sorted([subscription.get(timeout=2), subscription.get(timeout=2)])
+    assert received == [("base", {"x": 1}), ("job:1", {"seq": 0})]
+    subscription.discard("job:1")
+    time.sleep(0.1)
+    bus.publish("job:1", {"seq": 1})
+    bus.publish("base", {"x": 2})
+    assert subscription.get(timeout=2) == ("base", {"x": 2})
+    subscription.close()

@@ -99,11 +99,22 @@ def test_a_job_streams_deltas_keeps_partial_text_and_finishes(bus, dispatcher):
     node = FakeLink(dispatcher)
     job_id = submit(bus, 1, kind="chat_reply")
     stored = []
-    dispatcher.handlers["chat_reply"] = lambda job, text, done: stored.append((job.job_id, text))
+
+    class Recorder:
+        def on_started(self, job):
+            stored.append(("started", job.job_id))
+
+        def on_done(self, job, text, done):
+            stored.append((job.job_id, text))
+
+        def on_ended(self, job, partial, *, cancelled):
+            stored.append(("ended", partial, cancelled))
+
+    dispatcher.handlers["chat_reply"] = Recorder()
     listener = bus.subscribe(jobs.job_channel(job_id))
     dispatcher.tick()
     dispatcher.on_frame(node.link, protocol.Delta(job_id=job_id, seq=0, text="При"))
-    assert jobs.partial_text(bus, job_id) == "При"
+    assert jobs.partial(bus, job_id) == ("При", 0)
     dispatcher.on_frame(node.link, protocol.Delta(job_id=job_id, seq=0, text="дубль"))  # ignored
     dispatcher.on_frame(node.link, protocol.Delta(job_id=job_id, seq=1, text="вет"))
     dispatcher.on_frame(
@@ -112,8 +123,8 @@ def test_a_job_streams_deltas_keeps_partial_text_and_finishes(bus, dispatcher):
     seen = events(listener)
     assert [e["event"] for e in seen] == ["started", "delta", "delta", "done"]
     assert seen[-1]["text"] == "Привет"
-    assert stored == [(job_id, "Привет")]
-    assert jobs.partial_text(bus, job_id) == ""
+    assert stored == [("started", job_id), (job_id, "Привет")]
+    assert jobs.partial(bus, job_id) == ("", -1)
 
 
 def test_a_second_waiting_job_of_the_same_user_is_refused(bus, dispatcher):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pc_node import protocol
 from webapp.bus import Bus, BusUnavailable
@@ -23,7 +23,16 @@ from webapp.inference.status import write_status
 
 log = logging.getLogger(__name__)
 
-CompletionHandler = Callable[[QueuedJob, str, protocol.Done], None]
+
+class JobHandler(Protocol):
+    """How a kind of job (e.g. "chat_reply") is stored as it progresses. Called from the
+    dispatcher; exceptions are logged and must not take the dispatcher down."""
+
+    def on_started(self, job: QueuedJob) -> None: ...
+
+    def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None: ...
+
+    def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ class Dispatcher:
         self.clock = clock
         self.queue = FairQueue()
         self.links: list[NodeLink] = []
-        self.handlers: dict[str, CompletionHandler] = {}
+        self.handlers: dict[str, JobHandler] = {}
         self._waiting_since: dict[str, float] = {}
         self._announced: dict[str, tuple[int, float]] = {}
         self._lock = threading.RLock()
@@ -149,7 +158,7 @@ class Dispatcher:
             if running.first_token_at is None:
                 running.first_token_at = self.clock()
             text = "".join(running.text)
-        self.bus.set(jobs.partial_key(delta.job_id), {"text": text}, ttl=600)
+        self.bus.set(jobs.partial_key(delta.job_id), {"text": text, "seq": delta.seq}, ttl=600)
         self._event(delta.job_id, "delta", seq=delta.seq, text=delta.text)
 
     def _on_done(self, link: NodeLink, done: protocol.Done) -> None:
@@ -165,10 +174,10 @@ class Dispatcher:
             self.tokens_per_second = (
                 rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
             )
-        handler = self.handlers.get(running.job.payload.get("kind", ""))
+        handler = self._handler(running.job)
         if handler is not None:
             try:
-                handler(running.job, text, done)
+                handler.on_done(running.job, text, done)
             except Exception:
                 log.exception("completion handler failed for job %s", done.job_id)
                 self._event(
@@ -197,7 +206,9 @@ class Dispatcher:
         if error.retryable:
             self._retry_or_fail(running.job, "ИИ не смог ответить.")
         else:
-            self._fail(running.job, "ИИ не смог ответить. Попробуйте ещё раз.")
+            self._fail(
+                running.job, "ИИ не смог ответить. Попробуйте ещё раз.", "".join(running.text)
+            )
         self.tick()
 
     # ----- jobs -------------------------------------------------------------------------------
@@ -211,27 +222,42 @@ class Dispatcher:
         else:
             self._fail(job, reason + " Попробуйте отправить ещё раз.")
 
-    def _fail(self, job: QueuedJob, message: str) -> None:
+    def _fail(self, job: QueuedJob, message: str, partial: str = "") -> None:
         self._waiting_since.pop(job.job_id, None)
         self._announced.pop(job.job_id, None)
         self.bus.delete(jobs.partial_key(job.job_id))
+        self._notify_ended(job, partial, cancelled=False)
         self._event(job.job_id, "error", message=message, retryable=True)
+
+    def _handler(self, job: QueuedJob) -> JobHandler | None:
+        return self.handlers.get(job.payload.get("kind", ""))
+
+    def _notify_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
+        handler = self._handler(job)
+        if handler is None:
+            return
+        try:
+            handler.on_ended(job, partial, cancelled=cancelled)
+        except Exception:
+            log.exception("end handler failed for job %s", job.job_id)
 
     def cancel(self, job_id: str) -> None:
         with self._lock:
             waiting = self.queue.cancel(job_id)
             running_on = next((link for link in self.links if job_id in link.running), None)
-            if running_on is not None:
-                running_on.running.pop(job_id)
+            running = running_on.running.pop(job_id) if running_on is not None else None
         if running_on is not None:
             try:
                 running_on.send(protocol.Cancel(job_id=job_id))
             except Exception as exc:  # the link check will notice a dead socket
                 log.debug("cancel of %s not delivered: %s", job_id, exc)
-        if waiting is not None or running_on is not None:
+        job = waiting or (running.job if running is not None else None)
+        if job is not None:
             self._waiting_since.pop(job_id, None)
             self._announced.pop(job_id, None)
             self.bus.delete(jobs.partial_key(job_id))
+            partial = "".join(running.text) if running is not None else ""
+            self._notify_ended(job, partial, cancelled=True)
             self._event(job_id, "cancelled")
             self.tick()
 
@@ -298,6 +324,12 @@ class Dispatcher:
             except Exception as exc:
                 self.detach(link, f"send failed: {exc}")
                 continue
+            handler = self._handler(job)
+            if handler is not None:
+                try:
+                    handler.on_started(job)
+                except Exception:
+                    log.exception("start handler failed for job %s", job.job_id)
             self._event(job.job_id, "started", node=link.hello.node_id)
 
     def _announce_positions(self) -> None:

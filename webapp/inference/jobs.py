@@ -64,10 +64,10 @@ def cancel(bus: Bus, job_id: str) -> None:
     bus.publish(CONTROL_CHANNEL, {"action": "cancel", "job_id": job_id})
 
 
-def partial_text(bus: Bus, job_id: str) -> str:
-    """The text generated so far, for a device that (re)connects mid-stream."""
+def partial(bus: Bus, job_id: str) -> tuple[str, int]:
+    """(text so far, seq of its last delta; -1 before any) for a device joining mid-stream."""
     record = bus.get(partial_key(job_id)) or {}
-    return record.get("text", "")
+    return record.get("text", ""), int(record.get("seq", -1))
 
 
 def revoke_links(bus: Bus, key_id: int) -> None:

@@ -20,7 +20,7 @@ def get_dispatcher(app: Flask) -> Dispatcher:
                 app.extensions["mehhost.bus"],
                 app.extensions.get("mehhost.dispatcher_config") or DispatcherConfig(),
             )
-            for kind, handler in app.extensions.get("mehhost.completion_handlers", {}).items():
+            for kind, handler in app.extensions.get("mehhost.job_handlers", {}).items():
                 dispatcher.handlers[kind] = handler
             dispatcher.start()
             atexit.register(dispatcher.stop)
@@ -28,9 +28,9 @@ def get_dispatcher(app: Flask) -> Dispatcher:
         return dispatcher
 
 
-def register_completion_handler(app: Flask, kind: str, handler) -> None:
-    """Domains (chat, characters' preview) say how a finished job of their kind is stored."""
-    app.extensions.setdefault("mehhost.completion_handlers", {})[kind] = handler
+def register_job_handler(app: Flask, kind: str, handler) -> None:
+    """Domains (chat, characters' preview) say how a job of their kind is stored."""
+    app.extensions.setdefault("mehhost.job_handlers", {})[kind] = handler
     dispatcher = app.extensions.get("mehhost.dispatcher")
     if dispatcher is not None:
         dispatcher.handlers[kind] = handler

@@ -1,0 +1,1 @@
+"""Chat: dialogs with characters, messages, the live socket, context memory and favorites."""

@@ -1,0 +1,118 @@
+"""What the model sees: system prompt, example dialogs and at most 20 messages.
+
+Past 20 messages the older part is compressed, fast and without the model: the first and the
+last messages stay, so do emotionally marked ones and commands ("называй меня…", "/..."), and
+everything else becomes one system message with a short extractive summary. The full history
+stays in the database; the summary is kept on the dialog so the person can read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MAX_CONTEXT_MESSAGES = 20
+KEEP_FIRST = 2
+KEEP_LAST = 8
+SUMMARY_LIMIT = 1200
+SENTENCE_LIMIT = 160
+
+EMOTION = re.compile(
+    r"(!{2,}|\?!|!\?|[\U0001F300-\U0001FAFF\u2600-\u27BF]|"
+    r"\b(люблю|ненавижу|боюсь|грустно|страшно|обидно|злюсь|счастлив\w*|плачу|ура|спасибо)\b)",
+    re.IGNORECASE,
+)
+COMMAND = re.compile(
+    r"^\s*(/\w+|(запомни|называй меня|зови меня|не называй|говори|отвечай|пиши|не пиши|"
+    r"перестань|всегда|никогда)\b)",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
+
+
+@dataclass(frozen=True)
+class Turn:
+    id: int
+    role: str  # "user" or "assistant"
+    text: str
+
+
+@dataclass(frozen=True)
+class Compressed:
+    kept: list[Turn]
+    summary: str  # "" when nothing was compressed
+    summarised_upto: int | None  # the highest message id folded into the summary
+
+
+def is_marked(turn: Turn) -> bool:
+    """Emotional or a command: the kind of message the model must not forget."""
+    return bool(EMOTION.search(turn.text) or (turn.role == "user" and COMMAND.match(turn.text)))
+
+
+def compress(turns: Sequence[Turn], limit: int = MAX_CONTEXT_MESSAGES) -> Compressed:
+    """Keep at most `limit - 1` turns (the summary takes the last place)."""
+    if len(turns) <= limit:
+        return Compressed(list(turns), "", None)
+    budget = limit - 1
+    first = list(turns[:KEEP_FIRST])
+    last = list(turns[-KEEP_LAST:])
+    middle = list(turns[KEEP_FIRST:-KEEP_LAST])
+    room = max(0, budget - len(first) - len(last))
+    marked = [turn for turn in middle if is_marked(turn)][-room:] if room else []
+    marked_ids = {turn.id for turn in marked}
+    dropped = [turn for turn in middle if turn.id not in marked_ids]
+    kept = first + marked + last
+    return Compressed(kept, summarise(dropped), max(turn.id for turn in dropped))
+
+
+def summarise(turns: Sequence[Turn]) -> str:
+    """An extractive summary: the first sentence of each turn, newest kept when space runs out."""
+    lines: list[str] = []
+    size = 0
+    for turn in reversed(turns):
+        sentence = SENTENCE_END.split(" ".join(turn.text.split()), maxsplit=1)[0]
+        if len(sentence) > SENTENCE_LIMIT:
+            sentence = sentence[: SENTENCE_LIMIT - 1].rstrip() + "…"
+        if not sentence:
+            continue
+        line = ("Пользователь: " if turn.role == "user" else "Персонаж: ") + sentence
+        if size + len(line) > SUMMARY_LIMIT:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(reversed(lines))
+
+
+def build_prompt(
+    system_prompt: str,
+    examples: Sequence[tuple[str, str]],
+    turns: Sequence[Turn],
+    *,
+    character_name: str,
+    user_name: str,
+) -> tuple[list[dict[str, str]], Compressed]:
+    """Chat messages for the model, and what compression did to get there."""
+    compressed = compress(turns)
+
+    def fill(text: str) -> str:
+        return text.replace("{{char}}", character_name).replace("{{user}}", user_name)
+
+    messages = [{"role": "system", "content": fill(system_prompt)}]
+    for user_line, reply in examples:
+        messages += [
+            {"role": "user", "content": fill(user_line)},
+            {"role": "assistant", "content": fill(reply)},
+        ]
+    summary_at = KEEP_FIRST if compressed.summary else None
+    for index, turn in enumerate(compressed.kept):
+        if index == summary_at:
+            messages.append(
+                {
+                    "role": "system",
+                    "content": "Краткое содержание пропущенной части диалога:\n"
+                    + compressed.summary,
+                }
+            )
+        messages.append({"role": turn.role, "content": turn.text})
+    return messages, compressed

@@ -1,0 +1,17 @@
+"""Chat events on the bus: every device of a person listens on their own channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.bus import Bus
+
+
+def user_channel(user_id: int) -> str:
+    return f"chat:user:{user_id}"
+
+
+def publish(bus: Bus, user_id: int, kind: str, **data: Any) -> None:
+    """kind: message (new or changed: re-render it), reply (a job started: follow its stream),
+    favorite (starred or not), dialog (renamed or deleted)."""
+    bus.publish(user_channel(user_id), {"type": kind, **data})

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class Status(StrEnum):
+    """User messages: delivered (stored) -> read (the character started answering).
+    Assistant messages: pending (queued) -> streaming -> done, or error / cancelled."""
+
+    DELIVERED = "delivered"
+    READ = "read"
+    PENDING = "pending"
+    STREAMING = "streaming"
+    DONE = "done"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+OPEN_REPLY = (Status.PENDING, Status.STREAMING)
+
+
+class Dialog(Base):
+    __tablename__ = "dialogs"
+    __table_args__ = (Index("ix_dialogs_user_character", "user_id", "character_id", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120), default="")
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The extractive summary of older messages last sent to the model (shown to the person too);
+    # it covers messages up to summary_upto_id, except the ones kept word for word.
+    summary: Mapped[str | None] = mapped_column(Text)
+    summary_upto_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_dialog_id", "dialog_id", "id"),
+        UniqueConstraint("dialog_id", "client_id", name="uq_messages_dialog_client"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialog_id: Mapped[int] = mapped_column(ForeignKey("dialogs.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[Status] = mapped_column(String(16))
+    # The browser's id for a sent message: a resend after a reconnect is recognised, not doubled.
+    client_id: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Favorite(Base):
+    __tablename__ = "favorites"
+    __table_args__ = (UniqueConstraint("user_id", "message_id", name="uq_favorites_user_message"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
