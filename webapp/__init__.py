@@ -67,9 +67,14 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.views import bp as characters
+    from webapp.chat.jobs import ChatReplies
+    from webapp.chat.socket import bp as chat_socket
+    from webapp.chat.views import bp as chat
+    from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
     from webapp.monitoring.views import bp as monitoring
 
-    for blueprint in (accounts, admin, auth, characters, inference, monitoring):
+    for blueprint in (accounts, admin, auth, characters, chat, chat_socket, inference, monitoring):
         app.register_blueprint(blueprint)
     auth_web.init_app(app)
+    register_job_handler(app, "chat_reply", ChatReplies(app))

@@ -295,3 +295,10 @@ def reset_confirm(token: str):
         attach_errors(form, exc.errors)
     status = 422 if request.method == "POST" else 200
     return render("auth/reset_confirm.html", "auth/_reset_confirm_form.html", status, form=form)
+
+
+@bp.get("/auth/ping")
+def ping():
+    """204 after the usual transparent refresh: the chat socket calls this when its access token
+    ran out, then reconnects with the new cookie."""
+    return ("", 204) if current_user.is_authenticated else ("", 401)

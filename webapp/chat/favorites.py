@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from webapp.bus import Bus
 from webapp.characters.models import Character
 from webapp.chat import events
 from webapp.chat.errors import DialogNotFound, FavoritesFull
 from webapp.chat.models import Dialog, Favorite, Message
-from webapp.bus import Bus
 
 FAVORITES_MAX = 50
 

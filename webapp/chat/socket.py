@@ -1,0 +1,286 @@
+"""/ws/chat/<dialog>: the live chat of one dialog on one device.
+
+Browser -> server (JSON from the htmx ws extension): {"message", "client_id"} to send,
+{"action": "hello", "last_id"} on every (re)connect, {"action": "stop" | "retry"},
+{"action": "seen", "upto"}. Server -> browser: HTML fragments swapped out of band.
+Every device of a person listens on the person's bus channel, so they all stay in step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import gettext as _
+from simple_websocket import ConnectionClosed
+
+from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
+from webapp.auth.tokens import TokenInvalid
+from webapp.auth.web import ACCESS_COOKIE
+from webapp.characters.models import Character
+from webapp.chat import events, rendering, service
+from webapp.chat import favorites as fav
+from webapp.chat.access import may_chat, may_send_now
+from webapp.chat.errors import ChatError, DialogNotFound
+from webapp.chat.models import OPEN_REPLY, Message
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus, get_settings, limiter, sock
+from webapp.inference import jobs
+from webapp.inference.status import read_status
+
+log = logging.getLogger(__name__)
+bp = Blueprint("chat_socket", __name__)
+
+CLOSE_UNAUTHORISED = 4401  # the page's script refreshes the tokens, then reconnects
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+MAX_FRAME = 16 * 1024
+
+
+def origin_allowed() -> bool:
+    """Only our own pages may open the socket (browsers always send Origin on WebSockets)."""
+    origin = urlsplit(request.headers.get("Origin", ""))
+    allowed = {request.host, urlsplit(get_settings().base_url).netloc}
+    return bool(origin.netloc) and origin.netloc in allowed
+
+
+@sock.route("/ws/chat/<int:dialog_id>", bp=bp)
+@limiter.exempt
+def chat_socket(ws, dialog_id: int):
+    if not origin_allowed():
+        ws.close(CLOSE_FORBIDDEN, "origin")
+        return
+    try:
+        user, device_session = authenticate_access(
+            db.session, get_settings(), request.cookies.get(ACCESS_COOKIE, ""), utcnow()
+        )
+        dialog = service.get_dialog(db.session, user.id, dialog_id)
+    except TokenInvalid:
+        db.session.remove()
+        ws.close(CLOSE_UNAUTHORISED, "auth")
+        return
+    except DialogNotFound:
+        db.session.remove()
+        ws.close(CLOSE_NOT_FOUND, "dialog")
+        return
+    if not may_chat(user):
+        ws.close(CLOSE_FORBIDDEN, "blocked")
+        return
+    # The socket never refreshes tokens (it cannot set cookies): current_user is this user, fixed.
+    g._login_user = user
+    db.session.commit()
+    ChatSocket(ws, user, device_session.id, dialog.id, dialog.character_id).run()
+
+
+class ChatSocket:
+    def __init__(self, ws, user, session_id: str, dialog_id: int, character_id: int) -> None:
+        self.ws = ws
+        self.user = user
+        self.user_id = user.id
+        self.user_name = user.display_name
+        self.environ = dict(request.environ)
+        self.session_id = session_id
+        self.dialog_id = dialog_id
+        self.character_id = character_id
+        self.bus = get_bus()
+        self.app = current_app._get_current_object()
+        self.last_id = 0  # the newest message this device has
+        self.following: dict[str, dict[str, int]] = {}  # job_id -> message id, last seq sent
+        self.send_lock = threading.Lock()
+        self.closed = threading.Event()
+        self.subscription = self.bus.subscribe(events.user_channel(self.user_id), SESSION_EVENTS)
+
+    # ----- plumbing ---------------------------------------------------------------------------
+    def send(self, html: str) -> None:
+        if html:
+            with self.send_lock:
+                self.ws.send(html)
+
+    def run(self) -> None:
+        pump = threading.Thread(target=self._pump, daemon=True)
+        pump.start()
+        try:
+            while not self.closed.is_set():
+                frame = self.ws.receive(timeout=1)
+                if frame is not None:
+                    self._on_frame(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            pump.join(timeout=3)
+            self.subscription.close()
+            db.session.remove()
+
+    def _pump(self) -> None:
+        # Its own request context (same cookies: same language) for templates in this thread.
+        with self.app.request_context(self.environ):
+            g._login_user = self.user
+            while not self.closed.is_set():
+                item = self.subscription.get(timeout=0.5)
+                if item is None:
+                    continue
+                try:
+                    self._on_event(*item)
+                except ConnectionClosed:
+                    self.closed.set()
+                except Exception:
+                    log.exception("chat socket event failed")
+                finally:
+                    db.session.remove()
+
+    # ----- from the bus -----------------------------------------------------------------------
+    def _on_event(self, channel: str, event: dict[str, Any]) -> None:
+        if channel == SESSION_EVENTS:
+            if event.get("session_id") == self.session_id:
+                self.closed.set()
+                self.ws.close(CLOSE_UNAUTHORISED, "session ended")
+            return
+        if channel.startswith("inference:job:"):
+            self._on_job_event(event)
+            return
+        if event.get("dialog_id") != self.dialog_id:
+            return
+        if event["type"] == "message":
+            self._show_message(int(event["message_id"]))
+        elif event["type"] == "reply":
+            self._follow(event["job_id"], int(event["message_id"]))
+
+    def _show_message(self, message_id: int) -> None:
+        message = db.session.get(Message, message_id)
+        if message is None:
+            return
+        starred = message_id in fav.starred_ids(db.session, self.user_id, [message_id])
+        html = rendering.message_html(message, starred)
+        if message_id > self.last_id:
+            self.last_id = message_id
+            self.send(rendering.append_messages([html]))
+        else:
+            self.send(rendering.replace_message(html))
+        if message.status in OPEN_REPLY and message.job_id:
+            self._follow(message.job_id, message.id)
+        elif message.job_id in self.following:
+            self._unfollow(message.job_id)
+        self._send_ai_state()
+
+    def _follow(self, job_id: str, message_id: int) -> None:
+        if job_id in self.following:
+            return
+        self.subscription.add(jobs.job_channel(job_id))
+        text, seq = jobs.partial(self.bus, job_id)
+        self.following[job_id] = {"message_id": message_id, "seq": seq}
+        if seq >= 0:
+            self.send(rendering.body(message_id, text))
+
+    def _unfollow(self, job_id: str) -> None:
+        self.following.pop(job_id, None)
+        self.subscription.discard(jobs.job_channel(job_id))
+
+    def _on_job_event(self, event: dict[str, Any]) -> None:
+        state = self.following.get(event["job_id"])
+        if state is None:
+            return
+        kind = event["event"]
+        if kind == "delta":
+            if event["seq"] <= state["seq"]:
+                return  # already in the text this device got on joining
+            if event["seq"] != state["seq"] + 1:  # a gap: take the whole text again
+                text, seq = jobs.partial(self.bus, event["job_id"])
+                state["seq"] = seq
+                self.send(rendering.body(state["message_id"], text))
+                return
+            state["seq"] = event["seq"]
+            self.send(rendering.delta(state["message_id"], event["text"]))
+        elif kind == "restart":
+            state["seq"] = -1
+            self.send(rendering.body(state["message_id"], ""))
+            self._send_ai_state(notice=event.get("message"))
+        elif kind == "queued":
+            self._send_ai_state(position=event["position"], eta=event["eta_s"])
+        elif kind == "started":
+            self._send_ai_state()
+
+    def _send_ai_state(self, **extra: Any) -> None:
+        html = render_template("chat/_ai_state.html", ai=read_status(self.bus), **extra)
+        self.send(rendering.ai_state(html))
+
+    # ----- from the browser -------------------------------------------------------------------
+    def _on_frame(self, frame: str | bytes) -> None:
+        try:
+            if len(frame) > MAX_FRAME:
+                raise ValueError("too big")
+            data = json.loads(frame)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
+            return
+        try:
+            self._act(data)
+            db.session.commit()
+        except ChatError as exc:
+            db.session.rollback()
+            self.send(rendering.notice(str(exc)))
+        finally:
+            db.session.remove()
+
+    def _act(self, data: dict[str, Any]) -> None:
+        action = data.get("action") or ("send" if "message" in data else "")
+        dialog = service.get_dialog(db.session, self.user_id, self.dialog_id)
+        if action == "hello":
+            self._resync(int(data.get("last_id") or 0))
+        elif action == "send":
+            self._send_message(dialog, str(data.get("message", "")), data.get("client_id"))
+        elif action == "stop":
+            service.stop_reply(db.session, self.bus, dialog)
+        elif action == "retry":
+            self._reply(dialog)
+        elif action == "seen":
+            service.mark_seen(db.session, dialog, int(data.get("upto") or 0), utcnow())
+        else:
+            self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
+
+    def _resync(self, last_id: int) -> None:
+        """A (re)connected device: what it missed, then the live replies where they stand."""
+        self.last_id = max(self.last_id, last_id)
+        missed = service.messages_after(db.session, self.dialog_id, self.last_id)
+        starred = fav.starred_ids(db.session, self.user_id, [m.id for m in missed])
+        if missed:
+            self.last_id = missed[-1].id
+            self.send(
+                rendering.append_messages(
+                    [rendering.message_html(m, m.id in starred) for m in missed]
+                )
+            )
+        for reply in service.open_replies(db.session, self.dialog_id):
+            if reply.job_id:
+                self._follow(reply.job_id, reply.id)
+        self._send_ai_state()
+
+    def _send_message(self, dialog, text: str, client_id: Any) -> None:
+        if not may_send_now(self.user_id):
+            self.send(rendering.notice(_("Не больше 20 сообщений в минуту. Подождите немного.")))
+            return
+        _message, created, cut = service.add_user_message(
+            db.session, self.bus, dialog, text, str(client_id or ""), utcnow()
+        )
+        if cut:
+            self.send(
+                rendering.notice(_("Сообщение длиннее 1000 символов: отправлены первые 1000."))
+            )
+        if created:
+            self._reply(dialog)
+
+    def _reply(self, dialog) -> None:
+        service.request_reply(
+            db.session,
+            self.bus,
+            dialog,
+            db.session.get(Character, self.character_id),
+            user_name=self.user_name,
+            now=utcnow(),
+        )

@@ -1,0 +1,189 @@
+"""Chat pages and plain-form actions (they work without JavaScript; the socket makes it live)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.characters.models import Character, CharacterState
+from webapp.chat import favorites as fav
+from webapp.chat import service
+from webapp.chat.access import may_send_now
+from webapp.chat.errors import ChatError, DialogNotFound
+from webapp.chat.models import OPEN_REPLY, Dialog
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus
+from webapp.inference.status import read_status
+from webapp.rendering import is_htmx, render
+
+bp = Blueprint("chat", __name__)
+
+
+def _character(character_id: int) -> Character:
+    character = db.session.get(Character, character_id)
+    if character is None or character.state != CharacterState.PUBLISHED:
+        abort(404)
+    return character
+
+
+def _dialog(dialog_id: int) -> Dialog:
+    try:
+        return service.get_dialog(db.session, current_user.id, dialog_id)
+    except DialogNotFound:
+        abort(404)
+
+
+@bp.get("/characters/<int:character_id>")
+@login_required
+def character(character_id: int):
+    found = _character(character_id)
+    dialogs = service.list_dialogs(db.session, current_user.id, found.id)
+    return render("chat/character.html", "chat/_dialogs.html", character=found, dialogs=dialogs)
+
+
+@bp.post("/characters/<int:character_id>/dialogs")
+@login_required
+def new_dialog(character_id: int):
+    dialog = service.start_dialog(db.session, current_user.id, _character(character_id), utcnow())
+    db.session.commit()
+    return redirect(url_for("chat.dialog", dialog_id=dialog.id))
+
+
+@bp.get("/chat/<int:dialog_id>")
+@login_required
+def dialog(dialog_id: int):
+    found = _dialog(dialog_id)
+    before = request.args.get("before", type=int)
+    messages, has_more = service.history(db.session, found.id, before_id=before)
+    starred = fav.starred_ids(db.session, current_user.id, [m.id for m in messages])
+    context = {"dialog": found, "messages": messages, "has_more": has_more, "starred": starred}
+    if before is not None and is_htmx():
+        return render("chat/dialog.html", "chat/_earlier.html", **context)
+    waiting = any(m.status in OPEN_REPLY for m in messages)
+    return render(
+        "chat/dialog.html",
+        "chat/_earlier.html",
+        character=db.session.get(Character, found.character_id),
+        ai=read_status(get_bus()),
+        waiting=waiting,
+        client_id=uuid.uuid4().hex,
+        **context,
+    )
+
+
+@bp.post("/chat/<int:dialog_id>/messages")
+@login_required
+def send(dialog_id: int):
+    """The no-JavaScript path: store, ask for a reply, come back to the dialog."""
+    found = _dialog(dialog_id)
+    if not may_send_now(current_user.id):
+        flash(_("Не больше 20 сообщений в минуту. Подождите немного."), "error")
+        return redirect(url_for("chat.dialog", dialog_id=found.id))
+    try:
+        _message, created, cut = service.add_user_message(
+            db.session,
+            get_bus(),
+            found,
+            request.form.get("message", ""),
+            request.form.get("client_id"),
+            utcnow(),
+        )
+    except ChatError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("chat.dialog", dialog_id=found.id))
+    if cut:
+        flash(_("Сообщение длиннее 1000 символов: отправлены первые 1000."), "info")
+    if created:
+        service.request_reply(
+            db.session,
+            get_bus(),
+            found,
+            db.session.get(Character, found.character_id),
+            user_name=current_user.display_name,
+            now=utcnow(),
+        )
+    db.session.commit()
+    return redirect(url_for("chat.dialog", dialog_id=found.id) + "#composer")
+
+
+@bp.post("/chat/<int:dialog_id>/stop")
+@login_required
+def stop(dialog_id: int):
+    service.stop_reply(db.session, get_bus(), _dialog(dialog_id))
+    return redirect(url_for("chat.dialog", dialog_id=dialog_id))
+
+
+@bp.post("/chat/<int:dialog_id>/retry")
+@login_required
+def retry(dialog_id: int):
+    found = _dialog(dialog_id)
+    service.request_reply(
+        db.session,
+        get_bus(),
+        found,
+        db.session.get(Character, found.character_id),
+        user_name=current_user.display_name,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return redirect(url_for("chat.dialog", dialog_id=found.id))
+
+
+@bp.post("/chat/<int:dialog_id>/rename")
+@login_required
+def rename(dialog_id: int):
+    found = _dialog(dialog_id)
+    try:
+        service.rename_dialog(found, request.form.get("title", ""))
+    except ChatError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Диалог переименован"), "ok")
+    return redirect(url_for("chat.character", character_id=found.character_id))
+
+
+@bp.post("/chat/<int:dialog_id>/delete")
+@login_required
+def delete(dialog_id: int):
+    found = _dialog(dialog_id)
+    character_id = found.character_id
+    service.delete_dialog(db.session, found)
+    db.session.commit()
+    flash(_("Диалог удалён"), "ok")
+    return redirect(url_for("chat.character", character_id=character_id))
+
+
+@bp.post("/chat/messages/<int:message_id>/favorite")
+@login_required
+def favorite(message_id: int):
+    try:
+        message = fav.own_message(db.session, current_user.id, message_id)
+    except DialogNotFound:
+        abort(404)
+    on = request.form.get("on") == "1"
+    try:
+        fav.set_favorite(db.session, get_bus(), current_user.id, message, on, utcnow())
+    except ChatError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("chat.favorites"))
+    db.session.commit()
+    if is_htmx():
+        return render("chat/_star.html", "chat/_star.html", m=message, starred=on)
+    return redirect(url_for("chat.dialog", dialog_id=message.dialog_id) + f"#m-{message.id}")
+
+
+@bp.get("/favorites")
+@login_required
+def favorites():
+    groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for _favorite, message, character_name in fav.list_favorites(db.session, current_user.id):
+        day = message.created_at.date().isoformat()
+        groups[character_name][day].append(message)
+    return render(
+        "chat/favorites.html", "chat/_favorites.html", groups=groups, limit=fav.FAVORITES_MAX
+    )

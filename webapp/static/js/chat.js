@@ -1,0 +1,98 @@
+// The live chat on top of the htmx ws extension. Without it the page still works: the form posts
+// and the page refreshes until the reply is there.
+(function () {
+  "use strict";
+  var chat = document.querySelector(".chat[ws-connect]");
+  if (!chat) return;
+  var messages = document.getElementById("messages");
+  var composer = document.getElementById("composer");
+  var text = document.getElementById("message");
+  var counter = composer.querySelector(".counter");
+  var offline = document.getElementById("offline");
+  var retries = 0;
+
+  function newClientId() {
+    return (window.crypto && crypto.randomUUID) ? crypto.randomUUID().replace(/-/g, "")
+      : String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function lastId() {
+    var all = messages.querySelectorAll("article.msg");
+    return all.length ? all[all.length - 1].dataset.id : "0";
+  }
+
+  function scrollDown() { window.scrollTo(0, document.body.scrollHeight); }
+
+  text.addEventListener("input", function () {
+    counter.textContent = counter.dataset.left.replace("{n}", 1000 - text.value.length);
+  });
+  text.addEventListener("keydown", function (event) {  // Enter sends, Shift+Enter breaks the line
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+
+  document.addEventListener("htmx:wsConfigSend", function (event) {
+    if (event.target === composer && !text.value.trim()) event.preventDefault();
+  });
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    if (event.target !== composer) return;
+    text.value = "";
+    composer.querySelector("[name=client_id]").value = newClientId();
+    text.dispatchEvent(new Event("input"));
+  });
+
+  // Every (re)connect says which messages this page already has; the server sends the rest and
+  // the text so far of any reply being written.
+  document.addEventListener("htmx:wsOpen", function () {
+    retries = 0;
+    offline.hidden = true;
+    var hello = document.getElementById("hello-form");
+    hello.querySelector("[name=last_id]").value = lastId();
+    htmx.trigger(hello, "chat:hello");
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    offline.hidden = false;
+    var code = event.detail.event.code;
+    var wrapper = event.detail.socketWrapper;
+    if ([1006, 1011, 1012, 1013, 4403, 4404].indexOf(code) >= 0) return;  // the extension retries
+    retries += 1;
+    var delay = Math.min(30000, 500 * Math.pow(2, retries)) * (0.5 + Math.random() / 2);
+    setTimeout(function () {
+      // 4401: the access token ran out; any page request refreshes the cookies first.
+      var refresh = code === 4401 ? fetch("/auth/ping", { credentials: "same-origin" }) : Promise.resolve();
+      refresh.then(function () { wrapper.reconnect(); }, function () { wrapper.reconnect(); });
+    }, delay);
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target === messages || messages.contains(event.detail.target)) {
+      observe();
+      scrollDown();
+    }
+  });
+
+  // Read receipts: the newest of the character's messages that was really on screen.
+  var seenUpto = 0;
+  var seenForm = document.getElementById("seen-form");
+  var observer = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      var id = parseInt(entry.target.dataset.id, 10);
+      if (entry.isIntersecting && id > seenUpto) {
+        seenUpto = id;
+        seenForm.querySelector("[name=upto]").value = id;
+        htmx.trigger(seenForm, "chat:seen");
+      }
+    });
+  }) : null;
+  function observe() {
+    if (!observer) return;
+    messages.querySelectorAll("article.msg-assistant:not([data-watched])").forEach(function (el) {
+      el.dataset.watched = "1";
+      observer.observe(el);
+    });
+  }
+  observe();
+  scrollDown();
+})();
