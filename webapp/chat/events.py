@@ -12,6 +12,6 @@ def user_channel(user_id: int) -> str:
 
 
 def publish(bus: Bus, user_id: int, kind: str, **data: Any) -> None:
-    """kind: message (new or changed: re-render it), reply (a job started: follow its stream),
-    favorite (starred or not), dialog (renamed or deleted)."""
+    """kind: message (new or changed: render it), removed (take it off the page),
+    reply (a reply was requested: follow its stream)."""
     bus.publish(user_channel(user_id), {"type": kind, **data})

@@ -21,6 +21,10 @@ def replace_message(html: str) -> str:
     return html.replace("<article ", '<article hx-swap-oob="true" ', 1)
 
 
+def remove(message_id: int) -> str:
+    return f'<div id="m-{message_id}" hx-swap-oob="delete"></div>'
+
+
 def delta(message_id: int, text: str) -> str:
     """Append-only: the new piece of text, never the whole reply again."""
     return f'<span hx-swap-oob="beforeend:#b-{message_id}">{escape(text)}</span>'

@@ -173,18 +173,19 @@ def request_reply(
 ) -> Message:
     """Make sure an answer to the latest messages is on its way.
 
-    A reply still waiting in the queue is resubmitted with the new context (the person wrote
-    again before it started); one already streaming keeps going and a new one waits behind it.
+    A reply still waiting in the queue is replaced by one that sees the new message too (the
+    person wrote again before it started); one already streaming keeps going and the new one
+    waits behind it.
     """
-    waiting = next(
-        (m for m in open_replies(session, dialog.id) if m.status == Status.PENDING), None
-    )
+    replies = open_replies(session, dialog.id)
+    waiting = next((m for m in replies if m.status == Status.PENDING), None)
     if waiting is not None:
         jobs.cancel(bus, waiting.job_id)
-        reply = waiting
-    else:
-        reply = _add(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
-        events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id)
+        session.execute(delete(Message).where(Message.id == waiting.id))
+        dialog.message_count -= 1
+        events.publish(bus, dialog.user_id, "removed", dialog_id=dialog.id, message_id=waiting.id)
+    reply = _add(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
+    events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id)
     prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
     reply.job_id = jobs.submit(
         bus,

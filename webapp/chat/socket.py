@@ -147,6 +147,8 @@ class ChatSocket:
             return
         if event["type"] == "message":
             self._show_message(int(event["message_id"]))
+        elif event["type"] == "removed":
+            self.send(rendering.remove(int(event["message_id"])))
         elif event["type"] == "reply":
             self._follow(event["job_id"], int(event["message_id"]))
 

@@ -1,0 +1,290 @@
+"""Chat pages and actions through the test client; jobs are finished by calling the chat's job
+handler the way the dispatcher does (the node link itself is tested elsewhere)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from pc_node import protocol
+from tests import factories
+from tests.conftest import csrf_token
+from webapp.chat.models import Dialog, Favorite, Message, Status
+from webapp.db import utcnow
+from webapp.inference import jobs
+from webapp.inference.queue import QueuedJob
+
+
+@pytest.fixture
+def character(db_session):
+    return factories.character(db_session, name="Алиса", greeting="Привет! Я Алиса.")
+
+
+@pytest.fixture
+def bus(app):
+    bus = app.extensions["mehhost.bus"]
+    while bus.pop(jobs.SUBMIT_QUEUE) is not None:  # nothing left over from other tests
+        pass
+    return bus
+
+
+def start(client, character) -> int:
+    token = csrf_token(client, f"/characters/{character.id}")
+    response = client.post(f"/characters/{character.id}/dialogs", data={"csrf_token": token})
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def send(client, dialog_id, text, client_id=""):
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    return client.post(
+        f"/chat/{dialog_id}/messages",
+        data={"message": text, "client_id": client_id, "csrf_token": token},
+    )
+
+
+def run_job(app, bus, text="Рада знакомству!", *, fail=False):
+    """Play the dispatcher: take the submitted job, start it, finish (or fail) it."""
+    item = bus.pop(jobs.SUBMIT_QUEUE)
+    assert item is not None, "no job was submitted"
+    job = QueuedJob(item["job_id"], item["user_id"], item["priority"], item)
+    handler = app.extensions["mehhost.job_handlers"]["chat_reply"]
+    handler.on_started(job)
+    if fail:
+        handler.on_ended(job, text, cancelled=False)
+    else:
+        handler.on_done(
+            job, text, protocol.Done(job_id=job.job_id, tokens=3, prompt_ms=1, generation_ms=1)
+        )
+    return item
+
+
+def test_new_dialog_starts_with_the_greeting(client, login_as, character, db_session):
+    login_as("user")
+    dialog_id = start(client, character)
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "Привет! Я Алиса." in page and 'ws-connect="/ws/chat/' in page
+    assert db_session.get(Dialog, dialog_id).message_count == 1
+
+
+def test_plain_form_send_gets_a_reply_without_javascript(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user", display_name="Иван")
+    dialog_id = start(client, character)
+    assert send(client, dialog_id, "Привет, как дела?").status_code == 302
+    waiting = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in waiting and "печатает…" in waiting
+    item = run_job(app, bus)
+    assert item["messages"][0]["role"] == "system"
+    assert item["messages"][-1] == {"role": "user", "content": "Привет, как дела?"}
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "Рада знакомству!" in page and 'http-equiv="refresh"' not in page
+    statuses = [m.status for m in db_session.scalars(select(Message).order_by(Message.id))]
+    assert statuses == [Status.DONE, Status.READ, Status.DONE]
+    assert db_session.get(Dialog, dialog_id).title == "Привет, как дела?"
+
+
+def test_long_message_is_cut_to_1000_and_the_person_is_told(
+    client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "ж" * 1001)
+    assert "отправлены первые 1000" in client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    stored = db_session.scalar(select(Message).where(Message.role == "user"))
+    assert stored.text == "ж" * 1000
+
+
+def test_empty_message_is_ignored_with_a_hint(client, login_as, character, bus, db_session):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "   ")
+    assert "Сообщение пустое" in client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert bus.pop(jobs.SUBMIT_QUEUE) is None
+
+
+def test_the_same_client_id_is_stored_once(client, login_as, character, bus, db_session):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "раз", client_id="c1")
+    send(client, dialog_id, "раз", client_id="c1")
+    count = db_session.scalar(select(func.count()).where(Message.role == "user"))
+    assert count == 1
+
+
+def test_long_ai_reply_is_cut_with_a_mark(app, client, login_as, character, bus, db_session):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "расскажи длинно")
+    run_job(app, bus, "д" * 2001)
+    reply = db_session.scalars(select(Message).order_by(Message.id.desc())).first()
+    assert len(reply.text) == 2000 and reply.text.endswith(" [...]")
+    assert dialog_id
+
+
+def test_failed_reply_keeps_the_partial_text_and_offers_retry(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "ну?")
+    run_job(app, bus, "Начало отв", fail=True)
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "Начало отв" in page and "не удалось получить ответ" in page
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    client.post(f"/chat/{dialog_id}/retry", data={"csrf_token": token})
+    assert bus.pop(jobs.SUBMIT_QUEUE) is not None
+
+
+def test_writing_again_before_the_reply_started_resubmits_one_reply(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "первое")
+    send(client, dialog_id, "второе")
+    first, second = bus.pop(jobs.SUBMIT_QUEUE), bus.pop(jobs.SUBMIT_QUEUE)
+    assert second["messages"][-2:] == [
+        {"role": "user", "content": "первое"},
+        {"role": "user", "content": "второе"},
+    ]
+    assert db_session.get(Message, first["meta"]["message_id"]) is None
+    replies = db_session.scalars(
+        select(Message).where(Message.role == "assistant", Message.status == "pending")
+    ).all()
+    assert [r.id for r in replies] == [second["meta"]["message_id"]]
+
+
+def test_stop_cancels_the_open_reply(client, login_as, character, bus, app):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "стоп-тест")
+    item = bus.pop(jobs.SUBMIT_QUEUE)
+    listener = bus.subscribe(jobs.CONTROL_CHANNEL)
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    client.post(f"/chat/{dialog_id}/stop", data={"csrf_token": token})
+    assert listener.get(timeout=1)[1] == {"action": "cancel", "job_id": item["job_id"]}
+    listener.close()
+
+
+def test_history_pages_by_keyset_with_constant_queries(
+    client, login_as, character, db_session, count_queries
+):
+    user = login_as("user")
+    dialog = Dialog(user_id=user.id, character_id=character.id, title="длинный")
+    db_session.add(dialog)
+    db_session.flush()
+    now = utcnow()
+    db_session.add_all(
+        Message(
+            dialog_id=dialog.id,
+            role="user",
+            text=f"сообщение {n}",
+            status="delivered",
+            created_at=now + timedelta(seconds=n),
+        )
+        for n in range(120)
+    )
+    db_session.commit()
+    with count_queries() as first_page:
+        page = client.get(f"/chat/{dialog.id}").get_data(as_text=True)
+    assert "сообщение 119" in page and "сообщение 69" not in page and "сообщение 70" in page
+    assert page.count('class="msg ') == 50
+    earlier = page.split('id="earlier" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    with count_queries() as second_page:
+        older = client.get(earlier, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "сообщение 69" in older and "сообщение 70" not in older and "<html" not in older
+    assert first_page.count <= 6 and second_page.count <= 4, first_page.statements
+
+
+def test_nobody_sees_or_touches_another_persons_dialog(
+    client, login_as, character, make_user, db_session
+):
+    other = make_user()
+    dialog = Dialog(user_id=other.id, character_id=character.id)
+    db_session.add(dialog)
+    db_session.flush()
+    message = Message(dialog_id=dialog.id, role="user", text="секрет", status="delivered")
+    db_session.add(message)
+    db_session.commit()
+    login_as("admin")
+    token = csrf_token(client, "/")
+    assert client.get(f"/chat/{dialog.id}").status_code == 404
+    for path in ("messages", "stop", "retry", "rename", "delete"):
+        response = client.post(
+            f"/chat/{dialog.id}/{path}", data={"csrf_token": token, "message": "x", "title": "x"}
+        )
+        assert response.status_code == 404, path
+    favorite = client.post(
+        f"/chat/messages/{message.id}/favorite", data={"csrf_token": token, "on": "1"}
+    )
+    assert favorite.status_code == 404
+    assert db_session.get(Dialog, dialog.id) is not None
+
+
+def test_html_in_messages_shows_as_text(client, login_as, character, bus):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "<script>alert(1)</script><b>жирный</b>")
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_twenty_messages_a_minute(client, login_as, character, bus):
+    login_as("user")
+    dialog_id = start(client, character)
+    for n in range(20):
+        send(client, dialog_id, f"m{n}")
+    send(client, dialog_id, "двадцать первое")
+    assert "Не больше 20 сообщений в минуту" in client.get(f"/chat/{dialog_id}").get_data(
+        as_text=True
+    )
+
+
+def test_rename_and_delete_a_dialog(client, login_as, character, db_session):
+    login_as("user")
+    dialog_id = start(client, character)
+    token = csrf_token(client, f"/characters/{character.id}")
+    client.post(f"/chat/{dialog_id}/rename", data={"title": "  Про  котов ", "csrf_token": token})
+    page = client.get(f"/characters/{character.id}").get_data(as_text=True)
+    assert "Про котов" in page and "сообщений: 1" in page
+    bad = client.post(f"/chat/{dialog_id}/rename", data={"title": " ", "csrf_token": token})
+    assert bad.status_code == 302
+    client.post(f"/chat/{dialog_id}/delete", data={"csrf_token": token})
+    assert db_session.get(Dialog, dialog_id) is None
+
+
+def test_favorites_star_list_jump_and_the_limit_of_50(client, login_as, character, db_session):
+    user = login_as("user")
+    dialog_id = start(client, character)
+    greeting = db_session.scalar(select(Message).where(Message.dialog_id == dialog_id))
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    star = client.post(
+        f"/chat/messages/{greeting.id}/favorite",
+        data={"on": "1", "csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert "★" in star.get_data(as_text=True)
+    page = client.get("/favorites").get_data(as_text=True)
+    assert "Алиса" in page and "Привет! Я Алиса." in page
+    assert f"/chat/{dialog_id}?before={greeting.id + 1}#m-{greeting.id}" in page
+
+    now = utcnow()
+    extra = [
+        Message(
+            dialog_id=dialog_id, role="assistant", text=f"ответ {n}", status="done", created_at=now
+        )
+        for n in range(50)
+    ]
+    db_session.add_all(extra)
+    db_session.flush()
+    db_session.add_all(
+        Favorite(user_id=user.id, message_id=m.id, created_at=now) for m in extra[:49]
+    )
+    db_session.commit()
+    full = client.post(
+        f"/chat/messages/{extra[49].id}/favorite", data={"on": "1", "csrf_token": token}
+    )
+    assert full.headers["Location"] == "/favorites"
+    assert "Уберите одно" in client.get("/favorites").get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).where(Favorite.user_id == user.id)) == 50
