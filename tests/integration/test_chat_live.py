@@ -1,0 +1,165 @@
+"""The live chat against the real server: gunicorn + gevent, /ws/chat, a scripted pc_node."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from websockets.sync.client import connect
+
+from pc_node.link import dial_forever
+from pc_node.node import NodeRunner
+from tests.fakes import ScriptedEngine
+from tests.integration.test_node_link import wait_until
+from tests.live import live_server, wait_for
+
+
+class Browser:
+    """Just enough of a browser: a cookie jar, forms with their CSRF token, and sockets."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.server.url + path, timeout=10) as response:
+            return response.read().decode()
+
+    def post(self, path: str, form_page: str, **data: str) -> str:
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"|'
+            r'name="csrf_token" value="([^"]+)"',
+            self.get(form_page),
+        )
+        data["csrf_token"] = token.group(1) or token.group(2)
+        body = urllib.parse.urlencode(data).encode()
+        with self.opener.open(self.server.url + path, body, timeout=10) as response:
+            return response.url
+
+    def socket(self, dialog_id: int, origin: str | None = None):
+        cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
+        return connect(
+            f"{self.server.ws_url}/ws/chat/{dialog_id}",
+            additional_headers={"Cookie": cookies},
+            origin=origin or self.server.url,
+            open_timeout=10,
+        )
+
+
+def frames_until(ws, pattern: str, seconds: float = 10) -> list[str]:
+    got: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            frame = ws.recv(timeout=0.2)
+        except TimeoutError:
+            continue
+        got.append(frame)
+        if re.search(pattern, frame):
+            return got
+    raise AssertionError(f"no frame matching {pattern!r}; got {got}")
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory):
+    with live_server(tmp_path_factory.mktemp("chat-live")) as server:
+        gate = threading.Semaphore(0)
+        engine = ScriptedEngine(["Рада ", "тебя ", "видеть!"], gate=gate)
+        stop = threading.Event()
+        key = (server.instance / "node.key").read_text().strip()
+        node = threading.Thread(
+            target=dial_forever,
+            args=(server.ws_url + "/node/ws", key, NodeRunner(engine, node_id="fake"), stop),
+            daemon=True,
+        )
+        node.start()
+        wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online")
+        server.gate = gate
+        password = server.flask("create-admin", "--email", "live@example.ru").rsplit(": ", 1)[1]
+        server.login = ("live@example.ru", password.strip())
+        yield server
+        stop.set()
+        node.join(timeout=10)
+
+
+def signed_in(server) -> Browser:
+    browser = Browser(server)
+    email, password = server.login
+    browser.post("/login", "/login", email=email, password=password)
+    return browser
+
+
+def new_dialog(browser) -> int:
+    character_id = re.search(r'href="/characters/(\d+)"', browser.get("/")).group(1)
+    url = browser.post(f"/characters/{character_id}/dialogs", f"/characters/{character_id}")
+    return int(url.rsplit("/", 1)[1])
+
+
+def test_send_stream_second_device_and_reconnect_mid_reply(chat_server):
+    phone, laptop = signed_in(chat_server), signed_in(chat_server)
+    dialog_id = new_dialog(phone)
+    with phone.socket(dialog_id) as ws, laptop.socket(dialog_id) as other:
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        greeting = frames_until(ws, r"beforeend:#messages")
+        assert "Добро пожаловать" in "".join(greeting) or "Привет" in "".join(greeting)
+        other.send(json.dumps({"action": "hello", "last_id": 10**9}))
+        frames_until(other, r'id="ai-state"')
+
+        ws.send(json.dumps({"message": "<b>Привет</b>", "client_id": "c-1"}))
+        mine = "".join(frames_until(ws, r"msg-assistant open"))
+        assert "&lt;b&gt;Привет&lt;/b&gt;" in mine
+        reply_id = re.search(r'msg-assistant open" id="m-(\d+)"', mine).group(1)
+        theirs = "".join(frames_until(other, r"msg-assistant open"))
+        assert "&lt;b&gt;Привет" in theirs
+
+        chat_server.gate.release()
+        first = frames_until(ws, rf"beforeend:#b-{reply_id}")[-1]
+        assert "Рада " in first
+        frames_until(other, rf"beforeend:#b-{reply_id}")
+
+    # A third connection joins mid-reply: it gets the text so far, then only what follows.
+    with phone.socket(dialog_id) as again:
+        again.send(json.dumps({"action": "hello", "last_id": int(reply_id)}))
+        resync = "".join(frames_until(again, rf"innerHTML:#b-{reply_id}"))
+        assert "Рада " in resync
+        chat_server.gate.release()
+        chat_server.gate.release()
+        done = rf'id="m-{reply_id}"[^>]*>\s*<div class="body" id="b-{reply_id}">Рада тебя видеть!<'
+        rest = "".join(frames_until(again, done))
+        assert f'beforeend:#b-{reply_id}">Рада ' not in rest  # the early text is not sent twice
+        assert f'beforeend:#b-{reply_id}">тебя ' in rest
+
+    page = phone.get(f"/chat/{dialog_id}")
+    assert "Рада тебя видеть!" in page and "✓✓" in page
+
+
+def test_foreign_origin_and_bad_frames(chat_server):
+    browser = signed_in(chat_server)
+    dialog_id = new_dialog(browser)
+    with browser.socket(dialog_id, origin="https://evil.example") as ws:
+        with pytest.raises(Exception):  # noqa: B017 - closed by the server, any close error
+            ws.recv(timeout=5)
+        assert ws.close_code == 4403
+    with browser.socket(dialog_id) as ws:
+        ws.send("not json at all")
+        assert "Непонятный запрос" in frames_until(ws, "chat-notice")[-1]
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        frames_until(ws, "beforeend:#messages")  # still open and answering
+        ws.send(json.dumps({"message": "   "}))
+        assert "Сообщение пустое" in frames_until(ws, "chat-notice")[-1]
+
+
+def test_someone_elses_dialog_socket_is_refused(chat_server):
+    owner, stranger = signed_in(chat_server), Browser(chat_server)
+    dialog_id = new_dialog(owner)
+    with stranger.socket(dialog_id) as ws:  # not signed in at all
+        with pytest.raises(Exception):  # noqa: B017
+            ws.recv(timeout=5)
+        assert ws.close_code == 4401
