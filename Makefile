@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean
+.PHONY: setup run test lint format check migrate bench messages clean browser
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -43,7 +43,13 @@ run: migrate
 	$(BIN)/flask --app app bootstrap
 	$(BIN)/honcho start -f Procfile
 
-test: setup
+# Browser tests drive Debian's chromium (never a downloaded browser); installed here when we can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (browser tests are skipped)"; fi; }
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 lint: setup

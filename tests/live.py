@@ -72,6 +72,8 @@ def live_server(instance: Path, **env_overrides: str):
             "gevent",
             "--bind",
             f"127.0.0.1:{server.port}",
+            "--graceful-timeout",
+            "3",
             "app:app",
         ],
         cwd=ROOT,
@@ -84,5 +86,9 @@ def live_server(instance: Path, **env_overrides: str):
         yield server
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         log.close()
