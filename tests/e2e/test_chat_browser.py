@@ -119,6 +119,17 @@ def test_chat_journey(browser, server, tmp_path):
     phone.goto(server.url + "/favorites")
     expect(phone.locator("#favorites")).to_contain_text(text[:30])
 
+    # Offline: the visited dialog is still readable, marked as a read-only copy.
+    phone.goto(dialog_url)
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    phone.reload()  # now the worker controls the page and keeps a copy of it
+    phone.context.set_offline(True)
+    phone.reload()
+    expect(phone.locator(".offline-copy")).to_be_visible()
+    expect(phone.locator(".msg-assistant").last.locator(".body")).to_have_text(text)
+    expect(phone.locator("#composer")).to_be_hidden()
+    phone.context.set_offline(False)
+
     phone.goto(dialog_url)
     phone.click("button:has-text('Новый диалог')")
     phone.wait_for_url(lambda url: url != dialog_url and "/chat/" in url)

@@ -163,3 +163,18 @@ def test_someone_elses_dialog_socket_is_refused(chat_server):
         with pytest.raises(Exception):  # noqa: B017
             ws.recv(timeout=5)
         assert ws.close_code == 4401
+
+
+def test_ending_the_device_session_closes_its_socket_within_3_seconds(chat_server):
+    browser = signed_in(chat_server)
+    dialog_id = new_dialog(browser)
+    with browser.socket(dialog_id) as ws:
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        frames_until(ws, "beforeend:#messages")
+        browser.post("/logout", "/")
+        started = time.monotonic()
+        with pytest.raises(Exception):  # noqa: B017 - the server closes the socket
+            while True:
+                ws.recv(timeout=3)
+        assert ws.close_code == 4401
+        assert time.monotonic() - started < 3

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -35,6 +44,14 @@ def _dialog(dialog_id: int) -> Dialog:
         return service.get_dialog(db.session, current_user.id, dialog_id)
     except DialogNotFound:
         abort(404)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """Served from the root so that its scope covers the dialogs."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/characters/<int:character_id>")

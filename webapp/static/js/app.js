@@ -30,6 +30,11 @@
     event.detail.elt.querySelectorAll("[data-countdown]").forEach(countdown);
   });
 
+  // Dialogs you opened stay readable offline (see /sw.js).
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  }
+
   // A failed htmx request would otherwise do nothing visible; tell the person why, in their language
   // (the texts come from data attributes rendered by the server).
   document.addEventListener("htmx:sendError", function () { say(toast && toast.dataset.offline); });
