@@ -61,7 +61,7 @@ def bare_reference_app():
     return bare.test_client()
 
 
-def signed_in_client(app):
+def signed_in_client(app, with_user_id: bool = False):
     """A test client holding the cookies of a fresh device session of a new user."""
     from tests.factories import user as make_user
     from webapp.auth.sessions import start_session
@@ -81,9 +81,10 @@ def signed_in_client(app):
             now=utcnow(),
         )
         session.commit()
+        user_id = user.id
     client.set_cookie(ACCESS_COOKIE, tokens.access)
     client.set_cookie(REFRESH_COOKIE, tokens.refresh)
-    return client
+    return (client, user_id) if with_user_id else client
 
 
 def concurrent_logins(app, instance: Path, workers: int, rounds: int) -> list[float]:
@@ -189,7 +190,10 @@ def main() -> int:
         "authenticated_page_p50_ms": round(statistics.median(profile), 3),
         "authenticated_page_p95_ms": round(percentile(profile, 0.95), 3),
     }
+    from tests.bench.chat import measure as measure_chat
     from tests.bench.inference import measure as measure_inference
+
+    results.update(measure_chat(app, timed, percentile, first_load_bytes, signed_in_client))
 
     results.update(measure_inference())
     out = Path(os.environ.get("BENCH_OUT", Path(__file__).resolve().parents[2] / "instance"))
