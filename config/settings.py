@@ -56,6 +56,7 @@ class Settings:
     session_inactive_days: int
     max_devices: int
     ratelimit_default: str
+    ratelimit_enabled: bool
     huey_sqlite_path: Path
     max_content_length: int
     log_level: str
@@ -217,6 +218,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_inactive_days=_int(values, "SESSION_INACTIVE_DAYS", 30, 1, 365),
         max_devices=_int(values, "MAX_DEVICES", 5, 1, 50),
         ratelimit_default=values.get("RATELIMIT_DEFAULT", "600 per minute"),
+        ratelimit_enabled=_bool(values, "RATELIMIT_ENABLED", True),
         huey_sqlite_path=Path(values.get("HUEY_SQLITE_PATH") or instance / "huey.db"),
         max_content_length=_int(values, "MAX_CONTENT_LENGTH", 2_621_440, 1024, 1 << 30),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),

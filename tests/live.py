@@ -51,7 +51,7 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(instance: Path, **env_overrides: str):
+def live_server(instance: Path, *gunicorn_args: str, **env_overrides: str):
     env = {
         **os.environ,
         "INSTANCE_PATH": str(instance),
@@ -74,6 +74,7 @@ def live_server(instance: Path, **env_overrides: str):
             f"127.0.0.1:{server.port}",
             "--graceful-timeout",
             "3",
+            *gunicorn_args,
             "app:app",
         ],
         cwd=ROOT,

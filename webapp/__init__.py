@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.monitoring.metrics import instrument
     from webapp.pii import PiiCipher
     from webapp.templating import register_template_helpers
+    from webapp.websocket import install as install_websocket_server
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path))
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_DEFAULT=settings.ratelimit_default,
         RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
         BABEL_DEFAULT_LOCALE="ru",
         BABEL_DEFAULT_TIMEZONE="Europe/Moscow",
         SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,  # static URLs carry a content hash
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     sock.init_app(app)
+    install_websocket_server()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _register_blueprints(app)
     security.init_app(app, settings)

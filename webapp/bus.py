@@ -56,6 +56,9 @@ class Bus(Protocol):
     def ping(self) -> bool: ...
 
 
+_CLOSED: Any = object()
+
+
 class _LocalSubscription:
     def __init__(self, bus: InProcessBus, channels: tuple[str, ...]) -> None:
         self._bus = bus
@@ -77,6 +80,7 @@ class _LocalSubscription:
 
     def close(self) -> None:
         self._bus._unlisten(self, tuple(self.channels))
+        self.inbox.put(_CLOSED)  # wakes a reader blocked in get() at once
 
 
 class InProcessBus:

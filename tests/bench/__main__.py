@@ -194,6 +194,10 @@ def main() -> int:
     from tests.bench.inference import measure as measure_inference
 
     results.update(measure_chat(app, timed, percentile, first_load_bytes, signed_in_client))
+    if os.environ.get("BENCH_WS_LOAD", "1") != "0":  # a minute of load; BENCH_WS_LOAD=0 skips
+        from tests.bench.ws_load import measure as measure_ws_load
+
+        results.update(measure_ws_load(percentile))
 
     results.update(measure_inference())
     out = Path(os.environ.get("BENCH_OUT", Path(__file__).resolve().parents[2] / "instance"))

@@ -17,4 +17,4 @@ def may_chat(user: Any) -> bool:
 
 def may_send_now(user_id: int) -> bool:
     """20 messages a minute per person, counted the same for the socket and the plain form."""
-    return limiter.limiter.hit(SEND_LIMIT, "chat-send", str(user_id))
+    return not limiter.enabled or limiter.limiter.hit(SEND_LIMIT, "chat-send", str(user_id))

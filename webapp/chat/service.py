@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -13,6 +14,7 @@ from webapp.chat import events
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import DialogNotFound, MessageEmpty, TitleInvalid
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
+from webapp.db import on_commit
 from webapp.inference import jobs
 from webapp.inference.queue import Priority
 
@@ -124,7 +126,9 @@ def add_user_message(
     message = _add(session, dialog, Role.USER, text, Status.DELIVERED, now, client_id=client_id)
     if not dialog.title:
         dialog.title = " ".join(text.split()[:TITLE_WORDS])[:TITLE_MAX]
-    events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=message.id)
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=message.id
+    )
     return message, True, cut
 
 
@@ -180,24 +184,36 @@ def request_reply(
     replies = open_replies(session, dialog.id)
     waiting = next((m for m in replies if m.status == Status.PENDING), None)
     if waiting is not None:
-        jobs.cancel(bus, waiting.job_id)
+        job_to_cancel = waiting.job_id
+        on_commit(session, lambda: jobs.cancel(bus, job_to_cancel))
         session.execute(delete(Message).where(Message.id == waiting.id))
         dialog.message_count -= 1
-        events.publish(bus, dialog.user_id, "removed", dialog_id=dialog.id, message_id=waiting.id)
+        events.publish(
+            session, bus, dialog.user_id, "removed", dialog_id=dialog.id, message_id=waiting.id
+        )
     reply = _add(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
-    events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id)
-    prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
-    reply.job_id = jobs.submit(
-        bus,
-        user_id=dialog.user_id,
-        kind="chat_reply",
-        priority=priority,
-        messages=prompt,
-        max_tokens=REPLY_MAX_TOKENS,
-        meta={"message_id": reply.id, "dialog_id": dialog.id, "user_id": dialog.user_id},
-    )
     events.publish(
-        bus, dialog.user_id, "reply", dialog_id=dialog.id, message_id=reply.id, job_id=reply.job_id
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
+    prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
+    reply.job_id = job_id = uuid.uuid4().hex
+    submission = {
+        "user_id": dialog.user_id,
+        "kind": "chat_reply",
+        "priority": priority,
+        "messages": prompt,
+        "max_tokens": REPLY_MAX_TOKENS,
+        "meta": {"message_id": reply.id, "dialog_id": dialog.id, "user_id": dialog.user_id},
+    }
+    on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
+    events.publish(
+        session,
+        bus,
+        dialog.user_id,
+        "reply",
+        dialog_id=dialog.id,
+        message_id=reply.id,
+        job_id=reply.job_id,
     )
     return reply
 
@@ -233,7 +249,9 @@ def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> N
     read = _mark_read(session, reply)
     user_id = session.get(Dialog, reply.dialog_id).user_id
     for changed in [*read, reply.id]:
-        events.publish(bus, user_id, "message", dialog_id=reply.dialog_id, message_id=changed)
+        events.publish(
+            session, bus, user_id, "message", dialog_id=reply.dialog_id, message_id=changed
+        )
 
 
 def _mark_read(session: Session, reply: Message) -> list[int]:
@@ -264,7 +282,9 @@ def finish_reply(
     reply.created_at = now
     dialog = session.get(Dialog, reply.dialog_id)
     dialog.updated_at = now
-    events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id)
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
     return reply
 
 
@@ -278,14 +298,16 @@ def end_reply(
     reply.text = clean_reply(partial)
     reply.status = Status.CANCELLED if cancelled else Status.ERROR
     dialog = session.get(Dialog, reply.dialog_id)
-    events.publish(bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id)
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
 
 
 def stop_reply(session: Session, bus: Bus, dialog: Dialog) -> bool:
     """Stop every open reply of the dialog; the GPU is freed at once."""
     replies = open_replies(session, dialog.id)
-    for reply in replies:
-        jobs.cancel(bus, reply.job_id)
+    for job_id in [reply.job_id for reply in replies]:
+        jobs.cancel(bus, job_id)  # nothing to commit: the dispatcher stores the outcome
     return bool(replies)
 
 

@@ -22,6 +22,7 @@ from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
 from webapp.inference.status import write_status
 
 log = logging.getLogger(__name__)
+PARTIAL_EVERY = 0.2  # seconds between saves of a streaming reply's text so far
 
 
 class JobHandler(Protocol):
@@ -52,6 +53,7 @@ class Running:
     text: list[str] = field(default_factory=list)
     next_seq: int = 0
     first_token_at: float | None = None
+    partial_saved: float = -1e9
 
 
 @dataclass
@@ -157,8 +159,15 @@ class Dispatcher:
             running.text.append(delta.text)
             if running.first_token_at is None:
                 running.first_token_at = self.clock()
-            text = "".join(running.text)
-        self.bus.set(jobs.partial_key(delta.job_id), {"text": text, "seq": delta.seq}, ttl=600)
+        # The text so far, for devices that join mid-reply, is stored at most every
+        # PARTIAL_EVERY seconds (and on the first delta): writing the whole, growing text on
+        # every delta would cost O(n^2). A joining device that finds it a little behind sees a
+        # gap in the numbering and fetches it again (chat.socket).
+        now = self.clock()
+        if delta.seq == 0 or now - running.partial_saved >= PARTIAL_EVERY:
+            running.partial_saved = now
+            text = "".join(running.text[: delta.seq + 1])
+            self.bus.set(jobs.partial_key(delta.job_id), {"text": text, "seq": delta.seq}, ttl=600)
         self._event(delta.job_id, "delta", seq=delta.seq, text=delta.text)
 
     def _on_done(self, link: NodeLink, done: protocol.Done) -> None:
