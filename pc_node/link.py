@@ -6,10 +6,11 @@ import hmac
 import logging
 import random
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import Server, ServerConnection, serve
 
 from pc_node.node import NodeRunner
@@ -28,8 +29,12 @@ def backoff_delays(first: float = 1.0, cap: float = MAX_BACKOFF):
         delay = min(delay * 2, cap)
 
 
-def dial_forever(url: str, api_key: str, runner: NodeRunner, stop: threading.Event) -> None:
-    """Connect to the VDS, serve the session, reconnect after any loss, until `stop`."""
+def keep_dialing(
+    url: str, api_key: str, serve: Callable[[ClientConnection], None], stop: threading.Event
+) -> None:
+    """Connect to `url` with the API key, hand the connection to `serve`, and after any loss
+    connect again with backoff, until `stop`. Both ends use it: the node dialing the VDS, and
+    the VDS dialing a listening node through the tunnel."""
     delays = backoff_delays()
     while not stop.is_set():
         try:
@@ -37,18 +42,23 @@ def dial_forever(url: str, api_key: str, runner: NodeRunner, stop: threading.Eve
                 url,
                 additional_headers={KEY_HEADER: f"Bearer {api_key}"},
                 open_timeout=10,
-                ping_interval=None,  # the VDS pings at the protocol level
+                ping_interval=None,  # the protocol has its own ping/pong
                 max_size=2**20,
             ) as connection:
                 log.info("linked to %s", url)
                 delays = backoff_delays()  # a session that opened resets the backoff
-                runner.serve(connection, stop)
+                serve(connection)
         except InvalidURI as exc:
-            raise SystemExit(f"--server: {exc}") from None
+            raise SystemExit(f"bad link URL: {exc}") from None
         except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
             log.warning("link to %s lost or refused: %s", url, exc)
         if not stop.is_set():
             stop.wait(next(delays))
+
+
+def dial_forever(url: str, api_key: str, runner: NodeRunner, stop: threading.Event) -> None:
+    """Normal mode: the node dials the VDS and serves jobs until `stop`."""
+    keep_dialing(url, api_key, lambda connection: runner.serve(connection, stop), stop)
 
 
 def listen(host: str, port: int, api_key: str, runner: NodeRunner) -> Server:

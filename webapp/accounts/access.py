@@ -43,7 +43,3 @@ def role_required(minimum: Role) -> Callable[[View], View]:
 def may_manage_device(user: Any, device_session: Any) -> bool:
     """Only the owner ends a device session from the profile (admins block the account instead)."""
     return bool(user.is_authenticated and device_session.user_id == user.id)
-
-
-def may_manage_users(user: Any) -> bool:
-    return has_role(user, Role.ADMIN)

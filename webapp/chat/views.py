@@ -46,6 +46,13 @@ def _dialog(dialog_id: int) -> Dialog:
         abort(404)
 
 
+def _request_reply(found: Dialog) -> None:
+    character = db.session.get(Character, found.character_id)
+    service.request_reply(
+        db.session, get_bus(), found, character, user_name=current_user.display_name, now=utcnow()
+    )
+
+
 @bp.get("/sw.js")
 def service_worker():
     """Served from the root so that its scope covers the dialogs."""
@@ -115,14 +122,7 @@ def send(dialog_id: int):
     if cut:
         flash(_("Сообщение длиннее 1000 символов: отправлены первые 1000."), "info")
     if created:
-        service.request_reply(
-            db.session,
-            get_bus(),
-            found,
-            db.session.get(Character, found.character_id),
-            user_name=current_user.display_name,
-            now=utcnow(),
-        )
+        _request_reply(found)
     db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=found.id) + "#composer")
 
@@ -138,14 +138,7 @@ def stop(dialog_id: int):
 @login_required
 def retry(dialog_id: int):
     found = _dialog(dialog_id)
-    service.request_reply(
-        db.session,
-        get_bus(),
-        found,
-        db.session.get(Character, found.character_id),
-        user_name=current_user.display_name,
-        now=utcnow(),
-    )
+    _request_reply(found)
     db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=found.id))
 
