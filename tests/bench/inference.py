@@ -116,9 +116,17 @@ def measure() -> dict[str, float]:
     direct(engine)  # warm-up: page in the model, build caches
     direct_rates, direct_firsts = direct(engine)
     link_rates, link_firsts = through_link(engine)
+    browser_rates, browser_firsts = through_browser()
     direct_rate = statistics.median(direct_rates)
     link_rate = statistics.median(link_rates)
     return {
+        # The whole path: browser socket <- web process <- node link <- pc_node (tiny model).
+        # Its first token includes storing the message, the queue and building the prompt.
+        "tiny_model_browser_tokens_per_s": round(statistics.median(browser_rates), 1),
+        "tiny_model_browser_throughput_percent": round(
+            100 * statistics.median(browser_rates) / direct_rate, 1
+        ),
+        "tiny_model_browser_first_token_ms": round(statistics.median(browser_firsts), 1),
         "tiny_model_direct_tokens_per_s": round(direct_rate, 1),
         "tiny_model_via_link_tokens_per_s": round(link_rate, 1),
         "tiny_model_via_link_throughput_percent": round(100 * link_rate / direct_rate, 1),
@@ -129,3 +137,70 @@ def measure() -> dict[str, float]:
         ),
         "queue_dispatch_per_job_ms": round(dispatch_cost(), 4),
     }
+
+
+def through_browser(runs: int = 3) -> tuple[list[float], list[float]]:
+    """(tokens/s, first-token ms) seen by a browser socket on /ws/chat of the real server, with
+    pc_node running the tiny model: the whole path, message stored and queued included."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from websockets.sync.client import connect
+
+    from tests.bench.ws_load import _prepare
+    from tests.integration.test_node_link import wait_until
+    from tests.live import BIN, ROOT, live_server, wait_for
+
+    instance = Path(tempfile.mkdtemp(prefix="mehhost-path-"))
+    rates, firsts = [], []
+    with live_server(instance, RATELIMIT_ENABLED="false", BCRYPT_ROUNDS="4") as server:
+        people = _prepare(instance, count=runs + 1)  # a fresh dialog for every run
+        node = subprocess.Popen(
+            [
+                BIN / "python",
+                "-m",
+                "pc_node",
+                "--server",
+                server.ws_url + "/node/ws",
+                "--api-key-file",
+                str(instance / "node.key"),
+                "--context-size",
+                "2048",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until(
+                lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online", seconds=60
+            )
+            for run, person in enumerate(people):  # the first run warms the model up
+                with connect(
+                    f"{server.ws_url}/ws/chat/{person['busy']}",
+                    origin=server.url,
+                    additional_headers={"Cookie": person["cookie"]},
+                ) as ws:
+                    ws.send(json.dumps({"action": "hello", "last_id": 0}))
+                    sent = time.perf_counter()
+                    ws.send(json.dumps({"message": PROMPT[-1]["content"], "client_id": "r"}))
+                    first = last = None
+                    deltas = 0
+                    while True:
+                        frame = ws.recv(timeout=120)
+                        pieces = frame.count("beforeend:#b-")
+                        if pieces:
+                            last = time.perf_counter()
+                            first = first or last
+                            deltas += pieces
+                        if 'hx-swap-oob="true" class="msg msg-assistant"' in frame:
+                            break
+                    if run and first and deltas > 1:
+                        firsts.append((first - sent) * 1000)
+                        rates.append((deltas - 1) / max(last - first, 1e-6))
+        finally:
+            node.terminate()
+            node.wait(timeout=15)
+    return rates, firsts

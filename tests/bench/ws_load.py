@@ -25,7 +25,7 @@ STAMP = re.compile(r"\[(\d+\.\d+)\]")
 FINISHED = 'hx-swap-oob="true" class="msg msg-assistant"'
 
 
-def _prepare(instance: Path) -> list[dict]:
+def _prepare(instance: Path, count: int = CHATS) -> list[dict]:
     """Users, device sessions and two dialogs each, written straight into the server's DB."""
     os.environ.update(INSTANCE_PATH=str(instance), BCRYPT_ROUNDS="4")
     from sqlalchemy import select
@@ -43,7 +43,7 @@ def _prepare(instance: Path) -> list[dict]:
     people = []
     with app.app_context(), db.new_session() as session:
         character = session.scalar(select(Character).limit(1))
-        for n in range(CHATS):
+        for n in range(count):
             user = make_user(session, app.extensions["mehhost.pii"], email=f"load{n}@example.ru")
             _, tokens = start_session(
                 session,
