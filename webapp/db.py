@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -96,8 +97,19 @@ def _sqlite_pragmas(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers of this process queue on a lock that wakes the next one the moment it is free;
+    # the polling below is then only for other processes (the Huey worker, CLI commands).
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
+        if connection.get_execution_options().get("read_only"):
+            # Readers never wait in WAL mode: a plain deferred transaction, no queueing.
+            connection.connection.driver_connection.execute("BEGIN")
+            return
+        if not writer.acquire(timeout=SQLITE_LOCK_WAIT):
+            raise sqlite3.OperationalError("database is locked (waited for this process)")
+        connection.info["sqlite_writer"] = True
         driver = connection.connection.driver_connection
         deadline = time.monotonic() + SQLITE_LOCK_WAIT
         pause = 0.002
@@ -107,9 +119,23 @@ def _sqlite_pragmas(engine: Engine) -> None:
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
+                    _release(connection)
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    def _release(connection: Any) -> None:
+        if connection.info.pop("sqlite_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        # A connection given back mid-transaction (an error path) must not keep the lock.
+        if record.info.pop("sqlite_writer", False):
+            writer.release()
 
 
 class Database:
@@ -126,6 +152,11 @@ class Database:
     def bind(self, bind: Any, **options: Any) -> None:
         self.session.remove()
         self.session.configure(bind=bind, **options)
+
+    def read_only(self) -> None:
+        """Declare the request-scoped session's next transaction read-only (before its first
+        query): on SQLite it then does not queue for the write lock."""
+        self.session.connection(execution_options={"read_only": True})
 
     def new_session(self) -> Session:
         """A session outside the request scope, for workers and CLI commands."""

@@ -143,6 +143,7 @@ class ChatSocket:
                 if item is None:
                     continue
                 try:
+                    db.read_only()  # rendering what changed only reads
                     self._on_event(*item)
                     # Whatever else is already waiting goes out in the same frame: under load
                     # ten deltas cost one send instead of ten, and at low load nothing waits.
@@ -249,6 +250,8 @@ class ChatSocket:
             self.flush()
             return
         try:
+            if data.get("action") == "hello":
+                db.read_only()
             self._act(data)
             db.session.commit()
         except ChatError as exc:
