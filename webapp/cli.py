@@ -14,8 +14,9 @@ from webapp.accounts.models import Role
 from webapp.accounts.passwords import generate_password
 from webapp.accounts.service import create_user, ensure_initial_admin
 from webapp.characters.service import seed_demo
+from webapp.chat.service import resume_open_replies
 from webapp.db import utcnow
-from webapp.extensions import db, get_pii, get_settings
+from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.inference.keys import create_key, verify_key
 
 
@@ -53,7 +54,8 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("bootstrap")
     def bootstrap() -> None:
-        """First-start set-up: initial admin (instance/initial-admin.txt) and demo characters."""
+        """Start-up: initial admin (instance/initial-admin.txt), demo characters, dev node key,
+        and interrupted replies asked for again. Run once before the web processes start."""
         settings = get_settings()
         credentials = settings.instance_path / "initial-admin.txt"
         with db.new_session() as session:
@@ -66,7 +68,10 @@ def init_app(app: Flask) -> None:
             )
             created = seed_demo(session)
             node_key = _ensure_dev_node_key(session, settings)
+            resumed = resume_open_replies(session, get_bus(), utcnow())
             session.commit()
+        if resumed:
+            click.echo(f"Replies interrupted by the last stop, asked for again: {resumed}")
         if node_key:
             click.echo(f"pc_node API key for `make run` written to {node_key}")
         if admin is not None:

@@ -288,3 +288,22 @@ def test_favorites_star_list_jump_and_the_limit_of_50(client, login_as, characte
     assert full.headers["Location"] == "/favorites"
     assert "Уберите одно" in client.get("/favorites").get_data(as_text=True)
     assert db_session.scalar(select(func.count()).where(Favorite.user_id == user.id)) == 50
+
+
+def test_replies_cut_off_by_a_restart_are_asked_for_again(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "ты тут?")
+    lost = bus.pop(jobs.SUBMIT_QUEUE)  # the process that held this job is gone
+    reply = db_session.get(Message, lost["meta"]["message_id"])
+    reply.status, reply.text = Status.STREAMING, "Нача"
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["bootstrap"])
+    assert "asked for again: 1" in result.output
+    again = bus.pop(jobs.SUBMIT_QUEUE)
+    assert again["job_id"] != lost["job_id"]
+    assert again["messages"][-1] == {"role": "user", "content": "ты тут?"}
+    open_ = db_session.scalars(select(Message).where(Message.status.in_(("pending", "streaming"))))
+    assert [m.id for m in open_] == [again["meta"]["message_id"]]

@@ -154,6 +154,12 @@ def test_foreign_origin_and_bad_frames(chat_server):
         frames_until(ws, "beforeend:#messages")  # still open and answering
         ws.send(json.dumps({"message": "   "}))
         assert "Сообщение пустое" in frames_until(ws, "chat-notice")[-1]
+        ws.send(json.dumps({"action": "hello", "last_id": "abc"}))
+        assert "Непонятный запрос" in frames_until(ws, "chat-notice")[-1]
+        ws.send(json.dumps({"action": "launch-missiles"}))
+        assert "Непонятный запрос" in frames_until(ws, "chat-notice")[-1]
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        frames_until(ws, "ai-state")  # and it still answers
 
 
 def test_someone_elses_dialog_socket_is_refused(chat_server):

@@ -327,3 +327,26 @@ def mark_seen(session: Session, dialog: Dialog, upto_id: int, now: datetime) -> 
     if ids:
         session.execute(update(Message).where(Message.id.in_(ids)).values(read_at=now))
     return ids
+
+
+def resume_open_replies(session: Session, bus: Bus, now: datetime) -> int:
+    """After a restart of the web side: every reply that was queued or streaming is asked for
+    again (its job lived in the stopped process). Returns how many dialogs were resumed."""
+    from webapp.accounts.models import User
+
+    rows = session.execute(
+        select(Message, Dialog, Character, User.display_name)
+        .join(Dialog, Dialog.id == Message.dialog_id)
+        .join(Character, Character.id == Dialog.character_id)
+        .join(User, User.id == Dialog.user_id)
+        .where(Message.role == Role.ASSISTANT, Message.status.in_(OPEN_REPLY))
+        .order_by(Message.id)
+    ).all()
+    resumed: set[int] = set()
+    for message, dialog, character, user_name in rows:
+        message.status = Status.PENDING  # request_reply replaces a pending reply in place
+        message.text = ""
+        if dialog.id not in resumed:
+            resumed.add(dialog.id)
+            request_reply(session, bus, dialog, character, user_name=user_name, now=now)
+    return len(resumed)

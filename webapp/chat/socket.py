@@ -257,6 +257,14 @@ class ChatSocket:
         except ChatError as exc:
             db.session.rollback()
             self.send(rendering.notice(str(exc)))
+        except (ValueError, TypeError):  # e.g. "last_id": "abc" — not our protocol
+            db.session.rollback()
+            self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
+        except Exception:
+            # Whatever went wrong with this frame, the socket stays open for the next one.
+            log.exception("chat frame failed")
+            db.session.rollback()
+            self.send(rendering.notice(_("Не получилось. Попробуйте ещё раз.")))
         finally:
             self.flush()
 
