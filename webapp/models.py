@@ -2,7 +2,7 @@
 
 from webapp.accounts.models import User
 from webapp.auth.models import DeviceSession, LinkToken
-from webapp.characters.models import Character
+from webapp.characters.models import Character, CharacterVersion
 from webapp.chat.models import Dialog, Favorite, Message
 from webapp.db import Base
 from webapp.inference.models import NodeKey
@@ -12,6 +12,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Character",
+    "CharacterVersion",
     "DeviceSession",
     "Dialog",
     "Favorite",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, UTCDateTime, utcnow
@@ -25,8 +25,33 @@ class Character(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     system_prompt: Mapped[str] = mapped_column(Text)
     greeting: Mapped[str] = mapped_column(Text, default="")
+    alternate_greetings: Mapped[list] = mapped_column(JSON, default=list)
+    temperature: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
+    # The longest reply in characters; the chat cuts longer ones with " [...]".
+    max_length: Mapped[int] = mapped_column(Integer, default=2000, server_default="2000")
+    examples: Mapped[list] = mapped_column(JSON, default=list)  # [{"user": ..., "reply": ...}]
+    filters: Mapped[list] = mapped_column(JSON, default=list)  # enabled content filters
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    # "|tag1|tag2|", lowercased: lets the catalogue find a tag with one indexed-friendly LIKE.
+    tags_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[CharacterState] = mapped_column(
         String(16), default=CharacterState.DRAFT, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CharacterVersion(Base):
+    """An immutable snapshot made by every save; a rollback is a new version."""
+
+    __tablename__ = "character_versions"
+    __table_args__ = (UniqueConstraint("character_id", "number", name="uq_character_versions"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

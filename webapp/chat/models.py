@@ -38,6 +38,7 @@ class Dialog(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(120), default="")
+    character_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The extractive summary of older messages last sent to the model (shown to the person too);
     # it covers messages up to summary_upto_id, except the ones kept word for word.
