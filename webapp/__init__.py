@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
+    from webapp.characters.manage import bp as manage
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
     from webapp.chat.socket import bp as chat_socket
@@ -77,7 +78,17 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.inference.views import bp as inference
     from webapp.monitoring.views import bp as monitoring
 
-    for blueprint in (accounts, admin, auth, characters, chat, chat_socket, inference, monitoring):
+    for blueprint in (
+        accounts,
+        admin,
+        auth,
+        characters,
+        chat,
+        chat_socket,
+        inference,
+        manage,
+        monitoring,
+    ):
         app.register_blueprint(blueprint)
     auth_web.init_app(app)
     register_job_handler(app, "chat_reply", ChatReplies(app))

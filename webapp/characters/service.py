@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from webapp.characters.models import Character, CharacterState
@@ -38,23 +38,30 @@ def name_key(name: str) -> str:
 
 
 def list_published(session: Session, query: str = "", limit: int = CATALOGUE_PAGE_SIZE):
-    """Published characters for the catalogue, optionally filtered by a name fragment."""
+    """Published characters for the catalogue, filtered by a fragment of the name or a tag."""
     statement = select(Character).where(Character.state == CharacterState.PUBLISHED)
     if query.strip():
-        statement = statement.where(Character.name_key.contains(name_key(query), autoescape=True))
+        key = name_key(query)
+        statement = statement.where(
+            or_(
+                Character.name_key.contains(key, autoescape=True),
+                Character.tags_text.contains(key, autoescape=True),
+            )
+        )
     return session.scalars(statement.order_by(Character.name).limit(limit)).all()
 
 
 def seed_demo(session: Session) -> int:
-    """Create the demo characters that do not exist yet; return how many were created."""
+    """Create the demo characters that do not exist yet (each with its first version)."""
+    from webapp.characters.editor import Draft, save
+    from webapp.db import utcnow
+
     keys = set(session.scalars(select(Character.name_key)))
     created = 0
     for data in DEMO_CHARACTERS:
         if name_key(data["name"]) in keys:
             continue
-        session.add(
-            Character(name_key=name_key(data["name"]), state=CharacterState.PUBLISHED, **data)
-        )
+        draft = Draft(**data, state=CharacterState.PUBLISHED, tags=["демо"])
+        save(session, draft, author_id=None, now=utcnow(), confirm_similar=True)
         created += 1
-    session.flush()
     return created

@@ -32,7 +32,13 @@ class ChatReplies:
         meta = job.payload["meta"]
         with self._scope(), db.new_session() as session:
             service.finish_reply(
-                session, self._bus(), meta["message_id"], job.job_id, text, utcnow()
+                session,
+                self._bus(),
+                meta["message_id"],
+                job.job_id,
+                text,
+                utcnow(),
+                limit=meta.get("max_length", service.REPLY_MAX),
             )
             session.commit()
 

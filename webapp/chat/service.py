@@ -30,7 +30,13 @@ CONTEXT_FETCH = 200  # newest messages read to build a prompt; compression keeps
 
 def start_dialog(session: Session, user_id: int, character: Character, now: datetime) -> Dialog:
     """A fresh dialog; the character's greeting, if any, is its first message."""
-    dialog = Dialog(user_id=user_id, character_id=character.id, created_at=now, updated_at=now)
+    dialog = Dialog(
+        user_id=user_id,
+        character_id=character.id,
+        character_version=character.version,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(dialog)
     session.flush()
     if character.greeting:
@@ -202,8 +208,14 @@ def request_reply(
         "kind": "chat_reply",
         "priority": priority,
         "messages": prompt,
-        "max_tokens": REPLY_MAX_TOKENS,
-        "meta": {"message_id": reply.id, "dialog_id": dialog.id, "user_id": dialog.user_id},
+        "max_tokens": min(REPLY_MAX_TOKENS, character.max_length // 2 + 16),
+        "temperature": character.temperature,
+        "meta": {
+            "message_id": reply.id,
+            "dialog_id": dialog.id,
+            "user_id": dialog.user_id,
+            "max_length": character.max_length,
+        },
     }
     on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
     events.publish(
@@ -231,8 +243,13 @@ def _prompt(session, dialog, character, user_name, *, before_id):
         .limit(CONTEXT_FETCH)
     ).all()
     turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
+    examples = [(example["user"], example["reply"]) for example in character.examples or []]
     messages, compressed = build_prompt(
-        character.system_prompt, [], turns, character_name=character.name, user_name=user_name
+        character.system_prompt,
+        examples,
+        turns,
+        character_name=character.name,
+        user_name=user_name,
     )
     if compressed.summary:
         dialog.summary = compressed.summary
@@ -271,13 +288,19 @@ def _mark_read(session: Session, reply: Message) -> list[int]:
 
 
 def finish_reply(
-    session: Session, bus: Bus, message_id: int, job_id: str, text: str, now: datetime
+    session: Session,
+    bus: Bus,
+    message_id: int,
+    job_id: str,
+    text: str,
+    now: datetime,
+    limit: int = REPLY_MAX,
 ) -> Message | None:
-    """Store the finished answer (cut to the limit with " [...]")."""
+    """Store the finished answer (cut to the character's limit with " [...]")."""
     reply = session.get(Message, message_id)
     if reply is None or reply.job_id != job_id:
         return None
-    reply.text = clean_reply(text)
+    reply.text = clean_reply(text, min(limit, REPLY_MAX))
     reply.status = Status.DONE
     reply.created_at = now
     dialog = session.get(Dialog, reply.dialog_id)

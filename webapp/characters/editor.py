@@ -1,0 +1,261 @@
+"""Creating and changing characters: the rules (all violations reported at once), duplicate and
+near-duplicate system prompts, and an immutable version for every save."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.characters.models import Character, CharacterState, CharacterVersion
+from webapp.characters.service import name_key
+
+FILTERS = ("profanity", "violence", "adult")
+MAX_EXAMPLES = 5
+MAX_GREETINGS = 10
+MAX_TAGS = 10
+NEAR_DUPLICATE = 0.8
+SNAPSHOT_FIELDS = (
+    "name",
+    "description",
+    "system_prompt",
+    "greeting",
+    "alternate_greetings",
+    "temperature",
+    "max_length",
+    "examples",
+    "filters",
+    "tags",
+    "state",
+)
+
+
+class CharacterInvalid(ValueError):
+    """Every problem at once: {field: message}."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__("; ".join(str(m) for m in errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class Draft:
+    """What an editor (or an imported card) proposes; `clean` checks and normalises it."""
+
+    name: str = ""
+    description: str = ""
+    system_prompt: str = ""
+    greeting: str = ""
+    alternate_greetings: list[str] = field(default_factory=list)
+    temperature: float = 0.8
+    max_length: int = 2000
+    examples: list[dict[str, str]] = field(default_factory=list)
+    filters: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    state: str = CharacterState.DRAFT
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SNAPSHOT_FIELDS}
+
+
+@dataclass(frozen=True)
+class Similar:
+    character_id: int
+    name: str
+    score: float  # 0..1
+
+
+def normalise_prompt(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def clean(draft: Draft) -> Draft:
+    """The draft with trimmed values; CharacterInvalid lists every rule it breaks."""
+    errors: dict[str, Any] = {}
+    draft.name = " ".join(draft.name.split())
+    if not 2 <= len(draft.name) <= 50:
+        errors["name"] = _l("Имя: от 2 до 50 символов")
+    draft.description = draft.description.strip()
+    if len(draft.description) > 500:
+        errors["description"] = _l("Описание: не длиннее 500 символов")
+    draft.system_prompt = draft.system_prompt.strip()
+    if not 1 <= len(draft.system_prompt) <= 2000:
+        errors["system_prompt"] = _l("Системный промпт: от 1 до 2000 символов")
+    draft.greeting = draft.greeting.strip()
+    if len(draft.greeting) > 2000:
+        errors["greeting"] = _l("Приветствие: не длиннее 2000 символов")
+    draft.alternate_greetings = [g.strip() for g in draft.alternate_greetings if g.strip()]
+    if len(draft.alternate_greetings) > MAX_GREETINGS or any(
+        len(g) > 2000 for g in draft.alternate_greetings
+    ):
+        errors["alternate_greetings"] = _l(
+            "Другие приветствия: не больше %(n)s, каждое до 2000 символов", n=MAX_GREETINGS
+        )
+    if not 0.0 <= draft.temperature <= 2.0:
+        errors["temperature"] = _l("Температура: от 0.0 до 2.0")
+    if not 100 <= draft.max_length <= 2000:
+        errors["max_length"] = _l("Длина ответа: от 100 до 2000 символов")
+    draft.examples = [
+        {"user": e.get("user", "").strip(), "reply": e.get("reply", "").strip()}
+        for e in draft.examples
+        if e.get("user", "").strip() or e.get("reply", "").strip()
+    ]
+    if len(draft.examples) > MAX_EXAMPLES:
+        errors["examples"] = _l("Примеры диалогов: не больше %(n)s", n=MAX_EXAMPLES)
+    elif any(not e["user"] or not e["reply"] for e in draft.examples):
+        errors["examples"] = _l("Примеры диалогов: у каждого нужны реплика и ответ")
+    unknown = set(draft.filters) - set(FILTERS)
+    if unknown:
+        errors["filters"] = _l("Фильтры: неизвестные %(names)s", names=", ".join(sorted(unknown)))
+    draft.tags = list(dict.fromkeys(t.strip().lower() for t in draft.tags if t.strip()))
+    if len(draft.tags) > MAX_TAGS or any(len(t) > 30 or "|" in t for t in draft.tags):
+        errors["tags"] = _l("Теги: не больше %(n)s, каждый до 30 символов", n=MAX_TAGS)
+    if draft.state not in {s.value for s in CharacterState}:
+        errors["state"] = _l("Состояние: черновик, опубликован или скрыт")
+    if errors:
+        raise CharacterInvalid(errors)
+    return draft
+
+
+def check_unique(session: Session, draft: Draft, character_id: int | None) -> None:
+    """The name (ignoring case, spaces, ё/е) and the exact system prompt must be new."""
+    errors: dict[str, Any] = {}
+    others = select(Character).where(Character.id != (character_id or 0))
+    if session.scalar(others.where(Character.name_key == name_key(draft.name))):
+        errors["name"] = _l("Имя: такой персонаж уже есть")
+    prompt = normalise_prompt(draft.system_prompt)
+    for other in session.scalars(others):
+        if normalise_prompt(other.system_prompt) == prompt:
+            errors["system_prompt"] = _l(
+                "Системный промпт: такой же уже у «%(name)s»", name=other.name
+            )
+            break
+    if errors:
+        raise CharacterInvalid(errors)
+
+
+def most_similar(session: Session, prompt: str, character_id: int | None) -> Similar | None:
+    """The character whose system prompt is closest (TF-IDF over character n-grams)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    rows = session.execute(
+        select(Character.id, Character.name, Character.system_prompt).where(
+            Character.id != (character_id or 0)
+        )
+    ).all()
+    if not rows:
+        return None
+    texts = [normalise_prompt(prompt)] + [normalise_prompt(row.system_prompt) for row in rows]
+    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).fit_transform(texts)
+    scores = cosine_similarity(matrix[0], matrix[1:])[0]
+    best = int(scores.argmax())
+    return Similar(rows[best].id, rows[best].name, float(scores[best]))
+
+
+def save(
+    session: Session,
+    draft: Draft,
+    *,
+    author_id: int | None,
+    now: datetime,
+    character: Character | None = None,
+    confirm_similar: bool = False,
+) -> tuple[Character, Similar | None]:
+    """Create or update a character and record a version.
+
+    A near-duplicate prompt (>= 80% similar) is only saved with confirm_similar; otherwise the
+    similar character comes back and nothing is written.
+    """
+    clean(draft)
+    check_unique(session, draft, character.id if character else None)
+    similar = most_similar(session, draft.system_prompt, character.id if character else None)
+    if similar and similar.score >= NEAR_DUPLICATE and not confirm_similar:
+        return character, similar  # type: ignore[return-value]
+    if character is None:
+        character = Character(created_at=now)
+        session.add(character)
+    _apply(character, draft.as_dict(), now)
+    _record_version(session, character, author_id, now)
+    return character, None
+
+
+def _apply(character: Character, data: dict[str, Any], now: datetime) -> None:
+    for name in SNAPSHOT_FIELDS:
+        setattr(character, name, data[name])
+    character.name_key = name_key(character.name)
+    character.tags_text = "|" + "|".join(character.tags) + "|" if character.tags else ""
+    character.updated_at = now
+
+
+def _record_version(
+    session: Session, character: Character, author_id: int | None, now: datetime
+) -> None:
+    session.flush()
+    previous = session.scalar(
+        select(CharacterVersion)
+        .where(CharacterVersion.character_id == character.id)
+        .order_by(CharacterVersion.number.desc())
+        .limit(1)
+    )
+    data = {name: getattr(character, name) for name in SNAPSHOT_FIELDS}
+    before = _lines(previous.data) if previous else []
+    diff = "\n".join(difflib.unified_diff(before, _lines(data), "было", "стало", lineterm="", n=1))
+    number = (previous.number if previous else 0) + 1
+    session.add(
+        CharacterVersion(
+            character_id=character.id,
+            number=number,
+            data=data,
+            diff=diff,
+            author_id=author_id,
+            created_at=now,
+        )
+    )
+    character.version = number
+    session.flush()
+
+
+def _lines(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in SNAPSHOT_FIELDS:
+        value = data[name]
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        lines += [f"{name}: {line}" for line in re.split(r"\n", str(text))]
+    return lines
+
+
+def versions(session: Session, character_id: int) -> list[CharacterVersion]:
+    return list(
+        session.scalars(
+            select(CharacterVersion)
+            .where(CharacterVersion.character_id == character_id)
+            .order_by(CharacterVersion.number.desc())
+        )
+    )
+
+
+def roll_back(
+    session: Session, character: Character, number: int, *, author_id: int, now: datetime
+) -> Character:
+    """Make version `number` current again, as a new version."""
+    old = session.scalar(
+        select(CharacterVersion).where(
+            CharacterVersion.character_id == character.id, CharacterVersion.number == number
+        )
+    )
+    if old is None:
+        raise CharacterInvalid({"version": _l("Версия не найдена")})
+    draft = Draft(**old.data)
+    clean(draft)
+    check_unique(session, draft, character.id)
+    _apply(character, draft.as_dict(), now)
+    _record_version(session, character, author_id, now)
+    return character

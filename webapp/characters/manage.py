@@ -1,0 +1,111 @@
+"""Managers' pages: the list of all characters, the editor, versions and rollback."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.characters import editor
+from webapp.characters.access import managers_only
+from webapp.characters.forms import CharacterForm
+from webapp.characters.models import Character
+from webapp.db import utcnow
+from webapp.extensions import db
+from webapp.rendering import render
+
+bp = Blueprint("manage", __name__, url_prefix="/manage/characters")
+
+
+def _character(character_id: int) -> Character:
+    character = db.session.get(Character, character_id)
+    if character is None:
+        abort(404)
+    return character
+
+
+@bp.get("")
+@managers_only
+def index():
+    characters = db.session.scalars(select(Character).order_by(Character.name)).all()
+    return render("manage/index.html", "manage/_table.html", characters=characters)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@managers_only
+def create():
+    return _edit(None)
+
+
+@bp.route("/<int:character_id>", methods=["GET", "POST"])
+@managers_only
+def edit(character_id: int):
+    return _edit(_character(character_id))
+
+
+def _edit(character: Character | None):
+    form = CharacterForm()
+    similar = None
+    if request.method == "GET" and character is not None:
+        form.fill(character)
+    if form.validate_on_submit():
+        try:
+            saved, similar = editor.save(
+                db.session,
+                form.to_draft(),
+                author_id=current_user.id,
+                now=utcnow(),
+                character=character,
+                confirm_similar=form.confirm_similar.data,
+            )
+        except editor.CharacterInvalid as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                field = getattr(form, name, None)
+                if field is not None:
+                    field.errors = [*field.errors, message]
+        else:
+            if similar is None:
+                db.session.commit()
+                flash(_("Сохранено: версия %(n)s", n=saved.version), "ok")
+                return redirect(url_for("manage.edit", character_id=saved.id))
+            db.session.rollback()
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "manage/edit.html",
+        "manage/_form.html",
+        status,
+        form=form,
+        character=character,
+        similar=similar,
+    )
+
+
+@bp.get("/<int:character_id>/versions")
+@managers_only
+def versions(character_id: int):
+    character = _character(character_id)
+    return render(
+        "manage/versions.html",
+        "manage/_versions.html",
+        character=character,
+        versions=editor.versions(db.session, character.id),
+    )
+
+
+@bp.post("/<int:character_id>/versions/<int:number>/restore")
+@managers_only
+def restore(character_id: int, number: int):
+    character = _character(character_id)
+    try:
+        editor.roll_back(db.session, character, number, author_id=current_user.id, now=utcnow())
+    except editor.CharacterInvalid as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Версия %(old)s восстановлена как %(new)s", old=number, new=character.version), "ok"
+        )
+    return redirect(url_for("manage.versions", character_id=character.id))
