@@ -166,3 +166,41 @@ def test_a_dialog_records_the_version_it_used(client, login_as, db_session):
 def test_users_cannot_open_the_editor(client, login_as):
     login_as("user")
     assert client.get("/manage/characters").status_code == 403
+
+
+def test_avatar_upload_is_reencoded_and_shown_lazily(client, login_as, db_session, settings):
+    import io
+
+    from PIL import Image
+
+    login_as("manager")
+    image = io.BytesIO()
+    Image.new("RGB", (400, 300), (10, 120, 200)).save(image, "PNG")
+    image.seek(0)
+    path = "/manage/characters/new"
+    data = form_data(client, path)
+    data["avatar"] = (image, "me.png")
+    assert client.post(path, data=data, content_type="multipart/form-data").status_code == 302
+    character = db_session.scalar(select(Character).where(Character.name == "Степан"))
+    files = sorted(
+        p.name for p in (settings.instance_path / "avatars").glob(f"{character.avatar}*")
+    )
+    assert files == [f"{character.avatar}-256.webp", f"{character.avatar}-64.webp"]
+    page = client.get("/").get_data(as_text=True)
+    assert f"/avatars/{character.avatar}-64.webp" in page and 'loading="lazy"' in page
+    served = client.get(f"/avatars/{character.avatar}-256.webp")
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+
+
+def test_a_bad_avatar_writes_nothing(client, login_as, db_session, settings):
+    import io
+
+    login_as("manager")
+    path = "/manage/characters/new"
+    data = form_data(client, path, name="Без аватара")
+    data["avatar"] = (io.BytesIO(b"GIF89a not really"), "x.gif")
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Аватар:" in response.get_data(as_text=True)
+    assert db_session.scalar(select(Character).where(Character.name == "Без аватара")) is None
+    assert client.get("/avatars/..-64.webp").status_code == 404

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -59,6 +60,7 @@ class CharacterForm(FlaskForm):
     tags = StringField(_l("Теги через запятую"))
     state = SelectField(_l("Состояние"), choices=STATE_LABELS, validate_choice=False)
     confirm_similar = BooleanField(_l("Да, сохранить, хотя промпт похож"))
+    avatar = FileField(_l("Аватар: PNG, JPEG или WebP до 2 МБ"))
 
     def to_draft(self) -> Draft:
         return Draft(

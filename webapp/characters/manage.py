@@ -7,15 +7,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.characters import editor
+from webapp.characters import avatars, editor
 from webapp.characters.access import managers_only
+from webapp.characters.avatars import process as process_avatar
 from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character
 from webapp.db import utcnow
-from webapp.extensions import db
+from webapp.extensions import db, get_settings
 from webapp.rendering import render
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/characters")
+
+
+def avatar_dir():
+    return get_settings().instance_path / "avatars"
 
 
 def _character(character_id: int) -> Character:
@@ -50,7 +55,11 @@ def _edit(character: Character | None):
     if request.method == "GET" and character is not None:
         form.fill(character)
     if form.validate_on_submit():
+        upload = form.avatar.data
+        encoded = None
         try:
+            if upload and upload.filename:
+                encoded = process_avatar(upload.read(avatars.MAX_BYTES + 1))
             saved, similar = editor.save(
                 db.session,
                 form.to_draft(),
@@ -59,6 +68,9 @@ def _edit(character: Character | None):
                 character=character,
                 confirm_similar=form.confirm_similar.data,
             )
+        except avatars.AvatarInvalid as exc:
+            db.session.rollback()
+            form.avatar.errors = [str(exc)]  # nothing was written
         except editor.CharacterInvalid as exc:
             db.session.rollback()
             for name, message in exc.errors.items():
@@ -67,6 +79,12 @@ def _edit(character: Character | None):
                     field.errors = [*field.errors, message]
         else:
             if similar is None:
+                if encoded is not None:
+                    directory = avatar_dir()
+                    old = saved.avatar
+                    saved.avatar = avatars.store(directory, saved.id, encoded)
+                    if old != saved.avatar:
+                        avatars.remove(directory, old)
                 db.session.commit()
                 flash(_("Сохранено: версия %(n)s", n=saved.version), "ok")
                 return redirect(url_for("manage.edit", character_id=saved.id))

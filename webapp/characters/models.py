@@ -35,6 +35,7 @@ class Character(Base):
     # "|tag1|tag2|", lowercased: lets the catalogue find a tag with one indexed-friendly LIKE.
     tags_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    avatar: Mapped[str | None] = mapped_column(String(40))  # file stem under instance/avatars
     state: Mapped[CharacterState] = mapped_column(
         String(16), default=CharacterState.DRAFT, index=True
     )

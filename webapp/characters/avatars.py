@@ -1,0 +1,72 @@
+"""Character avatars: decoded to prove they are images, re-encoded as WebP 256 and 64 px square,
+with every piece of metadata left behind. Files live under instance/avatars/."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+MAX_BYTES = 2 * 1024 * 1024
+FORMATS = {"PNG", "JPEG", "WEBP"}
+SIZES = (256, 64)
+MAX_PIXELS = 40_000_000  # a 2 MB file can still claim huge dimensions (decompression bombs)
+
+
+class AvatarInvalid(ValueError):
+    pass
+
+
+def process(data: bytes) -> dict[int, bytes]:
+    """{size: webp bytes} for a valid PNG/JPEG/WebP of at most 2 MB; AvatarInvalid otherwise."""
+    if len(data) > MAX_BYTES:
+        raise AvatarInvalid(_l("Аватар: файл больше 2 МБ"))
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            if kind not in FORMATS:
+                raise AvatarInvalid(_l("Аватар: нужен PNG, JPEG или WebP"))
+            if probe.width * probe.height > MAX_PIXELS:
+                raise AvatarInvalid(_l("Аватар: слишком большое разрешение"))
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            picture = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        raise AvatarInvalid(_l("Аватар: файл не читается как изображение")) from None
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    square = picture.crop((left, top, left + side, top + side))
+    encoded = {}
+    for size in SIZES:
+        out = io.BytesIO()
+        resized = square.resize((size, size), Image.Resampling.LANCZOS)
+        # A new image from raw pixels only: no EXIF, ICC or text chunks survive the re-encode.
+        clean = Image.frombytes(resized.mode, resized.size, resized.tobytes())
+        clean.save(out, "WEBP", quality=82, method=4)
+        encoded[size] = out.getvalue()
+    return encoded
+
+
+def store(directory: Path, character_id: int, encoded: dict[int, bytes]) -> str:
+    """Write the files (atomically) and return the avatar's name (stem) for the character."""
+    directory.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(encoded[SIZES[0]]).hexdigest()[:12]
+    name = f"{character_id}-{digest}"
+    for size, blob in encoded.items():
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, directory / f"{name}-{size}.webp")
+    return name
+
+
+def remove(directory: Path, name: str | None) -> None:
+    if name:
+        for size in SIZES:
+            (directory / f"{name}-{size}.webp").unlink(missing_ok=True)
