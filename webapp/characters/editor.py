@@ -172,11 +172,18 @@ def save(
     """Create or update a character and record a version.
 
     A near-duplicate prompt (>= 80% similar) is only saved with confirm_similar; otherwise the
-    similar character comes back and nothing is written.
+    similar character comes back and nothing is written. Every broken rule is reported at once.
     """
-    clean(draft)
-    check_unique(session, draft, character.id if character else None)
-    similar = most_similar(session, draft.system_prompt, character.id if character else None)
+    character_id = character.id if character else None
+    errors: dict[str, Any] = {}
+    for check in (lambda: clean(draft), lambda: check_unique(session, draft, character_id)):
+        try:
+            check()
+        except CharacterInvalid as exc:
+            errors = {**exc.errors, **errors}  # the rules' own message wins for a field
+    if errors:
+        raise CharacterInvalid(errors)
+    similar = most_similar(session, draft.system_prompt, character_id)
     if similar and similar.score >= NEAR_DUPLICATE and not confirm_similar:
         return character, similar  # type: ignore[return-value]
     if character is None:

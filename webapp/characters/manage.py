@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+import json
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.characters import avatars, editor
+from webapp.characters import avatars, cards, editor
 from webapp.characters.access import managers_only
 from webapp.characters.avatars import process as process_avatar
 from webapp.characters.forms import CharacterForm
@@ -127,3 +130,64 @@ def restore(character_id: int, number: int):
             _("Версия %(old)s восстановлена как %(new)s", old=number, new=character.version), "ok"
         )
     return redirect(url_for("manage.versions", character_id=character.id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@managers_only
+def import_card():
+    """A community card (JSON or PNG): checked by the editor's rules, all problems at once."""
+    errors: dict = {}
+    similar = None
+    if request.method == "POST":
+        upload = request.files.get("card")
+        try:
+            if upload is None or not upload.filename:
+                raise cards.CardInvalid({"file": _("Файл карточки: выберите файл")})
+            draft, kept = cards.to_draft(cards.read_card(upload.read(cards.MAX_CARD_BYTES + 1)))
+            character, similar = editor.save(
+                db.session,
+                draft,
+                author_id=current_user.id,
+                now=utcnow(),
+                confirm_similar=request.form.get("confirm_similar") == "y",
+            )
+        except editor.CharacterInvalid as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            if similar is None:
+                character.card = kept
+                db.session.commit()
+                flash(_("Карточка импортирована как черновик"), "ok")
+                return redirect(url_for("manage.edit", character_id=character.id))
+            db.session.rollback()
+    status = 422 if request.method == "POST" else 200
+    return render(
+        "manage/import.html", "manage/_import.html", status, errors=errors, similar=similar
+    )
+
+
+@bp.get("/<int:character_id>/card.<kind>")
+@managers_only
+def export_card(character_id: int, kind: str):
+    character = _character(character_id)
+    filename = f"{character.name}.card"
+    if kind == "json":
+        spec = "chara_card_v3" if request.args.get("spec") == "v3" else "chara_card_v2"
+        body = json.dumps(cards.export(character, spec), ensure_ascii=False, indent=2)
+        return Response(body, mimetype="application/json", headers=_attachment(f"{filename}.json"))
+    if kind == "png":
+        avatar = None
+        if character.avatar:
+            path = avatar_dir() / f"{character.avatar}-256.webp"
+            avatar = path.read_bytes() if path.exists() else None
+        return Response(
+            cards.export_png(character, avatar),
+            mimetype="image/png",
+            headers=_attachment(f"{filename}.png"),
+        )
+    abort(404)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}

@@ -36,6 +36,9 @@ class Character(Base):
     tags_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     avatar: Mapped[str | None] = mapped_column(String(40))  # file stem under instance/avatars
+    # An imported community card as it came (spec, its whole data, what we mapped from it), so
+    # that export gives back an equivalent card: unknown fields, lorebook and extensions included.
+    card: Mapped[dict | None] = mapped_column(JSON)
     state: Mapped[CharacterState] = mapped_column(
         String(16), default=CharacterState.DRAFT, index=True
     )

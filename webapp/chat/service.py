@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -244,17 +245,40 @@ def _prompt(session, dialog, character, user_name, *, before_id):
     ).all()
     turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
     examples = [(example["user"], example["reply"]) for example in character.examples or []]
+    card = character_card_prompt(character)
     messages, compressed = build_prompt(
-        character.system_prompt,
+        character.system_prompt + card.before,
         examples,
         turns,
         character_name=character.name,
         user_name=user_name,
     )
+    if card.after:
+        messages.append({"role": "system", "content": card.after})
     if compressed.summary:
         dialog.summary = compressed.summary
         dialog.summary_upto_id = compressed.summarised_upto
     return messages
+
+
+@dataclass(frozen=True)
+class CardPrompt:
+    before: str  # appended to the system prompt
+    after: str  # a system message after the history (post_history_instructions)
+
+
+def character_card_prompt(character: Character) -> CardPrompt:
+    """What an imported card adds for the model: personality and scenario up front, its
+    post-history instructions at the end. Creator notes are for people and never sent."""
+    data = ((character.card or {}).get("card") or {}).get("data") or {}
+    parts = []
+    for key, label in (("personality", "Характер"), ("scenario", "Сценарий")):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            parts.append(f"{label}: {value.strip()}")
+    after = data.get("post_history_instructions")
+    after = after.replace("{{original}}", "").strip() if isinstance(after, str) else ""
+    return CardPrompt("\n\n" + "\n".join(parts) if parts else "", after)
 
 
 def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> None:
