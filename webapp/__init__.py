@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.manage import bp as manage
+    from webapp.characters.preview import PreviewJobs
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
     from webapp.chat.socket import bp as chat_socket
@@ -92,3 +93,4 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     auth_web.init_app(app)
     register_job_handler(app, "chat_reply", ChatReplies(app))
+    register_job_handler(app, "preview", PreviewJobs(app.extensions["mehhost.bus"]))

@@ -1,0 +1,48 @@
+from sqlalchemy import func, select
+
+from pc_node import protocol
+from tests.integration.test_character_editor import form_data
+from webapp.chat.models import Dialog
+from webapp.inference import jobs
+from webapp.inference.queue import Priority, QueuedJob
+
+
+def test_a_manager_tries_an_unsaved_draft_through_the_queue(app, client, login_as, db_session):
+    bus = app.extensions["mehhost.bus"]
+    while bus.pop(jobs.SUBMIT_QUEUE):
+        pass
+    login_as("manager")
+    data = form_data(client, "/manage/characters/new", name="Черновой")
+    data["preview_message"] = "Привет, кто ты?"
+    response = client.post("/manage/characters/preview", data=data, headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "не сохраняется как диалог" in body
+    assert 'hx-trigger="every 1s"' in body
+    item = bus.pop(jobs.SUBMIT_QUEUE)
+    assert item["kind"] == "preview" and item["priority"] == Priority.PREVIEW
+    assert item["messages"][-1] == {"role": "user", "content": "Привет, кто ты?"}
+    assert "моряк Степан" in item["messages"][0]["content"]  # the draft's own prompt
+    job = QueuedJob(item["job_id"], item["user_id"], item["priority"], item)
+    handler = app.extensions["mehhost.job_handlers"]["preview"]
+    handler.on_started(job)
+    handler.on_done(
+        job, "Я моряк.", protocol.Done(job_id=job.job_id, tokens=2, prompt_ms=1, generation_ms=1)
+    )
+    done = client.get(
+        f"/manage/characters/preview/{job.job_id}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "Я моряк." in done and "every 1s" not in done  # polling stops when done
+    assert db_session.scalar(select(func.count()).select_from(Dialog)) == 0
+
+
+def test_preview_checks_the_draft_and_is_private(app, client, login_as):
+    login_as("manager")
+    data = form_data(client, "/manage/characters/new", name="Я")
+    data["preview_message"] = "Привет"
+    bad = client.post("/manage/characters/preview", data=data)
+    assert bad.status_code == 422 and "Имя: от 2 до 50" in bad.get_data(as_text=True)
+    empty = form_data(client, "/manage/characters/new")
+    assert "напишите что-нибудь" in client.post("/manage/characters/preview", data=empty).get_data(
+        as_text=True
+    )
+    assert client.get("/manage/characters/preview/nope").status_code == 404

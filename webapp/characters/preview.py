@@ -1,0 +1,77 @@
+"""A manager's test chat with an unsaved draft: the same inference path as people's chats, below
+them in the queue, kept only briefly on the bus and never stored as anyone's dialog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pc_node import protocol
+from webapp.bus import Bus
+from webapp.characters.editor import Draft
+from webapp.chat.context import Turn, build_prompt
+from webapp.inference import jobs
+from webapp.inference.queue import Priority, QueuedJob
+
+KIND = "preview"
+KEEP_SECONDS = 600
+
+
+def _key(job_id: str) -> str:
+    return f"preview:{job_id}"
+
+
+def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) -> str:
+    """Queue a reply of the draft character to one message; returns the job id."""
+    examples = [(e["user"], e["reply"]) for e in draft.examples]
+    prompt, _ = build_prompt(
+        draft.system_prompt,
+        examples,
+        [Turn(0, "user", message)],
+        character_name=draft.name,
+        user_name=user_name,
+    )
+    job_id = jobs.submit(
+        bus,
+        user_id=user_id,
+        kind=KIND,
+        priority=Priority.PREVIEW,
+        messages=prompt,
+        max_tokens=min(768, draft.max_length // 2 + 16),
+        temperature=draft.temperature,
+        meta={"max_length": draft.max_length},
+    )
+    bus.set(_key(job_id), {"state": "queued", "text": "", "user_id": user_id}, ttl=KEEP_SECONDS)
+    return job_id
+
+
+def state(bus: Bus, job_id: str, user_id: int) -> dict[str, Any] | None:
+    """{"state": queued|streaming|done|error|cancelled, "text"} for the manager who asked."""
+    record = bus.get(_key(job_id))
+    if record is None or record.get("user_id") != user_id:
+        return None
+    if record["state"] == "streaming":
+        record["text"] = jobs.partial(bus, job_id)[0]
+    return record
+
+
+class PreviewJobs:
+    """The dispatcher's handler for preview jobs: results live on the bus for ten minutes."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def _update(self, job: QueuedJob, **values: Any) -> None:
+        record = self.bus.get(_key(job.job_id)) or {"user_id": job.user_id}
+        self.bus.set(_key(job.job_id), {**record, **values}, ttl=KEEP_SECONDS)
+
+    def on_started(self, job: QueuedJob) -> None:
+        self._update(job, state="streaming")
+
+    def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
+        from webapp.chat.service import clean_reply
+
+        limit = job.payload.get("meta", {}).get("max_length", 2000)
+        self._update(job, state="done", text=clean_reply(text, limit))
+
+    def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
+        self._update(job, state="cancelled" if cancelled else "error", text=partial)
