@@ -307,3 +307,14 @@ def test_replies_cut_off_by_a_restart_are_asked_for_again(
     assert again["messages"][-1] == {"role": "user", "content": "ты тут?"}
     open_ = db_session.scalars(select(Message).where(Message.status.in_(("pending", "streaming"))))
     assert [m.id for m in open_] == [again["meta"]["message_id"]]
+
+
+def test_content_filters_mask_the_stored_reply(app, client, login_as, db_session, bus):
+    character = factories.character(db_session, name="Грубиян", filters=["profanity"])
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "скажи что-нибудь")
+    item = run_job(app, bus, "Ну ты и сука, дружище")
+    assert item["meta"]["filters"] == ["profanity"]
+    reply = db_session.get(Message, item["meta"]["message_id"])
+    assert reply.text == "Ну ты и с***, дружище"

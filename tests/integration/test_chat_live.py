@@ -82,6 +82,7 @@ def chat_server(tmp_path_factory):
         node.start()
         wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online")
         server.gate = gate
+        server.engine = engine
         password = server.flask("create-admin", "--email", "live@example.ru").rsplit(": ", 1)[1]
         server.login = ("live@example.ru", password.strip())
         yield server
@@ -184,3 +185,35 @@ def test_ending_the_device_session_closes_its_socket_within_3_seconds(chat_serve
                 ws.recv(timeout=3)
         assert ws.close_code == 4401
         assert time.monotonic() - started < 3
+
+
+def test_content_filters_mask_the_stream_word_by_word(chat_server):
+    """A socket of a filtered character never shows a masked word, even while it streams."""
+    import sqlite3
+
+    browser = signed_in(chat_server)
+    dialog_id = new_dialog(browser)
+    database = sqlite3.connect(chat_server.instance / "mehhost.db")
+    with database:
+        database.execute(
+            "UPDATE characters SET filters = '[\"profanity\"]' WHERE id = "
+            "(SELECT character_id FROM dialogs WHERE id = ?)",
+            (dialog_id,),
+        )
+    database.close()
+    chat_server.engine.reply = ["Ну ", "ты и су", "ка, ", "друг!"]
+    try:
+        with browser.socket(dialog_id) as ws:
+            ws.send(json.dumps({"action": "hello", "last_id": 0}))
+            frames_until(ws, "beforeend:#messages")
+            ws.send(json.dumps({"message": "ну?", "client_id": "f-1"}))
+            for _ in range(4):
+                chat_server.gate.release()
+            seen = "".join(frames_until(ws, r"с\*\*\*, друг!</div>"))
+    finally:
+        chat_server.engine.reply = ["Рада ", "тебя ", "видеть!"]
+    assert "сука" not in seen and "су</span>" not in seen
+    database = sqlite3.connect(chat_server.instance / "mehhost.db")
+    with database:
+        database.execute("UPDATE characters SET filters = '[]'")
+    database.close()

@@ -8,6 +8,7 @@ from typing import Any
 from pc_node import protocol
 from webapp.bus import Bus
 from webapp.characters.editor import Draft
+from webapp.characters.filters import mask, settled
 from webapp.chat.context import Turn, build_prompt
 from webapp.inference import jobs
 from webapp.inference.queue import Priority, QueuedJob
@@ -38,9 +39,13 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         messages=prompt,
         max_tokens=min(768, draft.max_length // 2 + 16),
         temperature=draft.temperature,
-        meta={"max_length": draft.max_length},
+        meta={"max_length": draft.max_length, "filters": list(draft.filters)},
     )
-    bus.set(_key(job_id), {"state": "queued", "text": "", "user_id": user_id}, ttl=KEEP_SECONDS)
+    bus.set(
+        _key(job_id),
+        {"state": "queued", "text": "", "user_id": user_id, "filters": list(draft.filters)},
+        ttl=KEEP_SECONDS,
+    )
     return job_id
 
 
@@ -50,7 +55,8 @@ def state(bus: Bus, job_id: str, user_id: int) -> dict[str, Any] | None:
     if record is None or record.get("user_id") != user_id:
         return None
     if record["state"] == "streaming":
-        record["text"] = jobs.partial(bus, job_id)[0]
+        text = jobs.partial(bus, job_id)[0]
+        record["text"] = mask(text[: settled(text)], record.get("filters", []))
     return record
 
 
@@ -70,8 +76,10 @@ class PreviewJobs:
     def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
         from webapp.chat.service import clean_reply
 
-        limit = job.payload.get("meta", {}).get("max_length", 2000)
-        self._update(job, state="done", text=clean_reply(text, limit))
+        meta = job.payload.get("meta", {})
+        text = mask(text, meta.get("filters", []))
+        self._update(job, state="done", text=clean_reply(text, meta.get("max_length", 2000)))
 
     def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
+        partial = mask(partial, job.payload.get("meta", {}).get("filters", []))
         self._update(job, state="cancelled" if cancelled else "error", text=partial)

@@ -39,6 +39,7 @@ class ChatReplies:
                 text,
                 utcnow(),
                 limit=meta.get("max_length", service.REPLY_MAX),
+                filters=meta.get("filters"),
             )
             session.commit()
 
@@ -46,7 +47,13 @@ class ChatReplies:
         meta = job.payload["meta"]
         with self._scope(), db.new_session() as session:
             service.end_reply(
-                session, self._bus(), meta["message_id"], job.job_id, partial, cancelled=cancelled
+                session,
+                self._bus(),
+                meta["message_id"],
+                job.job_id,
+                partial,
+                cancelled=cancelled,
+                filters=meta.get("filters"),
             )
             session.commit()
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
+from webapp.characters.filters import mask
 from webapp.characters.models import Character
 from webapp.chat import events
 from webapp.chat.context import Turn, build_prompt
@@ -216,6 +217,7 @@ def request_reply(
             "dialog_id": dialog.id,
             "user_id": dialog.user_id,
             "max_length": character.max_length,
+            "filters": list(character.filters or []),
         },
     }
     on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
@@ -319,12 +321,13 @@ def finish_reply(
     text: str,
     now: datetime,
     limit: int = REPLY_MAX,
+    filters: list[str] | None = None,
 ) -> Message | None:
-    """Store the finished answer (cut to the character's limit with " [...]")."""
+    """Store the finished answer: content filters applied, cut to the character's limit."""
     reply = session.get(Message, message_id)
     if reply is None or reply.job_id != job_id:
         return None
-    reply.text = clean_reply(text, min(limit, REPLY_MAX))
+    reply.text = clean_reply(mask(text, filters or []), min(limit, REPLY_MAX))
     reply.status = Status.DONE
     reply.created_at = now
     dialog = session.get(Dialog, reply.dialog_id)
@@ -336,13 +339,20 @@ def finish_reply(
 
 
 def end_reply(
-    session: Session, bus: Bus, message_id: int, job_id: str, partial: str, *, cancelled: bool
+    session: Session,
+    bus: Bus,
+    message_id: int,
+    job_id: str,
+    partial: str,
+    *,
+    cancelled: bool,
+    filters: list[str] | None = None,
 ) -> None:
     """The reply stopped (the person pressed stop) or failed: keep whatever was written."""
     reply = session.get(Message, message_id)
     if reply is None or reply.job_id != job_id or reply.status not in OPEN_REPLY:
         return
-    reply.text = clean_reply(partial)
+    reply.text = clean_reply(mask(partial, filters or []))
     reply.status = Status.CANCELLED if cancelled else Status.ERROR
     dialog = session.get(Dialog, reply.dialog_id)
     events.publish(

@@ -21,6 +21,7 @@ from simple_websocket import ConnectionClosed
 from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
 from webapp.auth.tokens import TokenInvalid
 from webapp.auth.web import ACCESS_COOKIE
+from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
 from webapp.chat import events, rendering, service
 from webapp.chat import favorites as fav
@@ -95,6 +96,10 @@ class ChatSocket:
         self.outbox: list[str] = []
         self.closed = threading.Event()
         self.subscription = self.bus.subscribe(events.user_channel(self.user_id), SESSION_EVENTS)
+        db.read_only()
+        character = db.session.get(Character, character_id)
+        self.filters = list(character.filters or []) if character else []
+        db.session.remove()  # the socket lives long: it holds no transaction while waiting
 
     # ----- plumbing ---------------------------------------------------------------------------
     def send(self, html: str) -> None:
@@ -203,7 +208,25 @@ class ChatSocket:
         text, seq = jobs.partial(self.bus, job_id)
         self.following[job_id] = {"message_id": message_id, "seq": seq}
         if seq >= 0:
-            self.send(rendering.body(message_id, text))
+            self._show_whole(self.following[job_id], text)
+
+    # With content filters on, text is shown up to the last whole word only (masked), the rest
+    # when the word is finished; masking keeps lengths, so what was sent never changes.
+    def _show_whole(self, state: dict[str, Any], text: str) -> None:
+        if self.filters:
+            state["raw"], state["sent"] = text, settled(text)
+            text = mask(text[: state["sent"]], self.filters)
+        self.send(rendering.body(state["message_id"], text))
+
+    def _show_more(self, state: dict[str, Any], text: str) -> None:
+        if self.filters:
+            state["raw"] = state.get("raw", "") + text
+            done = settled(state["raw"])
+            text = mask(state["raw"][:done], self.filters)[state.get("sent", 0) :]
+            state["sent"] = done
+            if not text:
+                return
+        self.send(rendering.delta(state["message_id"], text))
 
     def _unfollow(self, job_id: str) -> None:
         self.following.pop(job_id, None)
@@ -220,13 +243,13 @@ class ChatSocket:
             if event["seq"] != state["seq"] + 1:  # a gap: take the whole text again
                 text, seq = jobs.partial(self.bus, event["job_id"])
                 state["seq"] = seq
-                self.send(rendering.body(state["message_id"], text))
+                self._show_whole(state, text)
                 return
             state["seq"] = event["seq"]
-            self.send(rendering.delta(state["message_id"], event["text"]))
+            self._show_more(state, event["text"])
         elif kind == "restart":
             state["seq"] = -1
-            self.send(rendering.body(state["message_id"], ""))
+            self._show_whole(state, "")
             self._send_ai_state(notice=event.get("message"))
         elif kind == "queued":
             self._send_ai_state(position=event["position"], eta=event["eta_s"])
