@@ -21,6 +21,10 @@ from webapp.inference.keys import create_key, verify_key
 
 
 def init_app(app: Flask) -> None:
+    from webapp.characters.cli import init_app as init_character_commands
+
+    init_character_commands(app)
+
     @app.cli.command("create-admin")
     @click.option("--email", required=True, help="Email of the new admin")
     @click.option("--name", default="Администратор", show_default=True)

@@ -194,6 +194,9 @@ def main() -> int:
     from tests.bench.inference import measure as measure_inference
 
     results.update(measure_chat(app, timed, percentile, first_load_bytes, signed_in_client))
+    from tests.bench.characters import measure as measure_characters
+
+    results.update(measure_characters(app, timed, percentile))
     if os.environ.get("BENCH_WS_LOAD", "1") != "0":  # a minute of load; BENCH_WS_LOAD=0 skips
         from tests.bench.ws_load import measure as measure_ws_load
 

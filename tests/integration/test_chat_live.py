@@ -98,7 +98,7 @@ def signed_in(server) -> Browser:
 
 
 def new_dialog(browser) -> int:
-    character_id = re.search(r'href="/characters/(\d+)"', browser.get("/")).group(1)
+    character_id = re.search(r'href="/characters/(\d+)">Алиса<', browser.get("/")).group(1)
     url = browser.post(f"/characters/{character_id}/dialogs", f"/characters/{character_id}")
     return int(url.rsplit("/", 1)[1])
 

@@ -20,7 +20,7 @@ def test_bootstrap_creates_one_admin_with_a_private_credentials_file(
     admin = find_by_email(db_session, pii, lines["email"])
     assert admin.role == Role.ADMIN and admin.email_confirmed_at is not None
     assert check_password(lines["password"], admin.password_hash)
-    assert db_session.scalar(select(func.count()).select_from(Character)) == 3
+    assert db_session.scalar(select(func.count()).select_from(Character)) == 4  # 3 ru + 1 en
 
     again = runner.invoke(args=["bootstrap"])
     assert "Demo characters created: 0" in again.output
@@ -63,5 +63,5 @@ def test_create_admin_refuses_a_taken_or_bad_email(app, make_user):
 
 def test_seed_demo_is_idempotent(app, db_session):
     runner = app.test_cli_runner()
-    assert "created: 3" in runner.invoke(args=["seed-demo"]).output
+    assert "created: 4" in runner.invoke(args=["seed-demo"]).output
     assert "created: 0" in runner.invoke(args=["seed-demo"]).output

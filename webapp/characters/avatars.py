@@ -37,7 +37,11 @@ def process(data: bytes) -> dict[int, bytes]:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             picture = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+    except AvatarInvalid:
+        raise
+    except Image.DecompressionBombError:
+        raise AvatarInvalid(_l("Аватар: слишком большое разрешение")) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise AvatarInvalid(_l("Аватар: файл не читается как изображение")) from None
     side = min(picture.size)
     left, top = (picture.width - side) // 2, (picture.height - side) // 2

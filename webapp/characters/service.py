@@ -29,6 +29,13 @@ DEMO_CHARACTERS = (
         "образно, рассказывай о море и его обитателях.",
         "greeting": "Добро пожаловать на борт «Наутилуса». Что привело вас в глубины?",
     },
+    {
+        "name": "Captain Ada",
+        "description": "A calm starship captain who answers in English and explains space travel.",
+        "system_prompt": "You are Captain Ada of the starship Meridian. Answer in English, "
+        "briefly and warmly, and explain space travel in plain words.",
+        "greeting": "Welcome aboard the Meridian! Where shall we fly today?",
+    },
 )
 
 
