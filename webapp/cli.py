@@ -14,7 +14,7 @@ from webapp.accounts.models import Role
 from webapp.accounts.passwords import generate_password
 from webapp.accounts.service import create_user, ensure_initial_admin
 from webapp.characters.service import seed_demo
-from webapp.chat.service import resume_open_replies
+from webapp.chat.replies import resume_open_replies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.inference.keys import create_key, verify_key

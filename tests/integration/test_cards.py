@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.conftest import csrf_token
 from webapp.characters import cards
 from webapp.characters.models import Character
-from webapp.chat.service import character_card_prompt
+from webapp.chat.replies import character_card_prompt
 
 V2 = {
     "spec": "chara_card_v2",

@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from pc_node import protocol
-from webapp.chat import service
+from webapp.chat import replies
 from webapp.db import utcnow
 from webapp.extensions import db
 from webapp.inference.queue import QueuedJob
@@ -25,20 +25,20 @@ class ChatReplies:
     def on_started(self, job: QueuedJob) -> None:
         meta = job.payload["meta"]
         with self._scope(), db.new_session() as session:
-            service.reply_started(session, self._bus(), meta["message_id"], job.job_id)
+            replies.reply_started(session, self._bus(), meta["message_id"], job.job_id)
             session.commit()
 
     def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
         meta = job.payload["meta"]
         with self._scope(), db.new_session() as session:
-            service.finish_reply(
+            replies.finish_reply(
                 session,
                 self._bus(),
                 meta["message_id"],
                 job.job_id,
                 text,
                 utcnow(),
-                limit=meta.get("max_length", service.REPLY_MAX),
+                limit=meta.get("max_length", replies.REPLY_MAX),
                 filters=meta.get("filters"),
             )
             session.commit()
@@ -46,7 +46,7 @@ class ChatReplies:
     def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
         meta = job.payload["meta"]
         with self._scope(), db.new_session() as session:
-            service.end_reply(
+            replies.end_reply(
                 session,
                 self._bus(),
                 meta["message_id"],

@@ -23,7 +23,7 @@ from webapp.auth.tokens import TokenInvalid
 from webapp.auth.web import ACCESS_COOKIE
 from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
-from webapp.chat import events, rendering, service
+from webapp.chat import events, rendering, replies, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
@@ -299,7 +299,7 @@ class ChatSocket:
         elif action == "send":
             self._send_message(dialog, str(data.get("message", "")), data.get("client_id"))
         elif action == "stop":
-            service.stop_reply(db.session, self.bus, dialog)
+            replies.stop_reply(db.session, self.bus, dialog)
         elif action == "retry":
             self._reply(dialog)
         elif action == "seen":
@@ -339,7 +339,7 @@ class ChatSocket:
             self._reply(dialog)
 
     def _reply(self, dialog) -> None:
-        service.request_reply(
+        replies.request_reply(
             db.session,
             self.bus,
             dialog,

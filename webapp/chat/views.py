@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 
 from webapp.characters.models import Character, CharacterState
 from webapp.chat import favorites as fav
-from webapp.chat import service
+from webapp.chat import replies, service
 from webapp.chat.access import may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
@@ -48,7 +48,7 @@ def _dialog(dialog_id: int) -> Dialog:
 
 def _request_reply(found: Dialog) -> None:
     character = db.session.get(Character, found.character_id)
-    service.request_reply(
+    replies.request_reply(
         db.session, get_bus(), found, character, user_name=current_user.display_name, now=utcnow()
     )
 
@@ -130,7 +130,7 @@ def send(dialog_id: int):
 @bp.post("/chat/<int:dialog_id>/stop")
 @login_required
 def stop(dialog_id: int):
-    service.stop_reply(db.session, get_bus(), _dialog(dialog_id))
+    replies.stop_reply(db.session, get_bus(), _dialog(dialog_id))
     return redirect(url_for("chat.dialog", dialog_id=dialog_id))
 
 

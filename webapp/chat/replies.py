@@ -1,0 +1,243 @@
+"""The life of a character's reply: asked for, started, streamed, finished or ended, and asked
+for again after a restart. The dispatcher's chat job handler (chat.jobs) calls into here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from webapp.bus import Bus
+from webapp.characters.filters import mask
+from webapp.characters.models import Character
+from webapp.chat import events
+from webapp.chat.context import Turn, build_prompt
+from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
+from webapp.chat.service import REPLY_MAX, add_message, clean_reply, open_replies
+from webapp.db import on_commit
+from webapp.inference import jobs
+from webapp.inference.queue import Priority
+
+REPLY_MAX_TOKENS = 768  # ~2000 characters of Russian text
+CONTEXT_FETCH = 200  # newest messages read to build a prompt; compression keeps at most 20
+
+
+def request_reply(
+    session: Session,
+    bus: Bus,
+    dialog: Dialog,
+    character: Character,
+    *,
+    user_name: str,
+    now: datetime,
+    priority: Priority = Priority.USER,
+) -> Message:
+    """Make sure an answer to the latest messages is on its way.
+
+    A reply still waiting in the queue is replaced by one that sees the new message too (the
+    person wrote again before it started); one already streaming keeps going and the new one
+    waits behind it.
+    """
+    replies = open_replies(session, dialog.id)
+    waiting = next((m for m in replies if m.status == Status.PENDING), None)
+    if waiting is not None:
+        job_to_cancel = waiting.job_id
+        on_commit(session, lambda: jobs.cancel(bus, job_to_cancel))
+        session.execute(delete(Message).where(Message.id == waiting.id))
+        dialog.message_count -= 1
+        events.publish(
+            session, bus, dialog.user_id, "removed", dialog_id=dialog.id, message_id=waiting.id
+        )
+    reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
+    prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
+    reply.job_id = job_id = uuid.uuid4().hex
+    submission = {
+        "user_id": dialog.user_id,
+        "kind": "chat_reply",
+        "priority": priority,
+        "messages": prompt,
+        "max_tokens": min(REPLY_MAX_TOKENS, character.max_length // 2 + 16),
+        "temperature": character.temperature,
+        "meta": {
+            "message_id": reply.id,
+            "dialog_id": dialog.id,
+            "user_id": dialog.user_id,
+            "max_length": character.max_length,
+            "filters": list(character.filters or []),
+        },
+    }
+    on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
+    events.publish(
+        session,
+        bus,
+        dialog.user_id,
+        "reply",
+        dialog_id=dialog.id,
+        message_id=reply.id,
+        job_id=reply.job_id,
+    )
+    return reply
+
+
+def _prompt(session, dialog, character, user_name, *, before_id):
+    rows = session.execute(
+        select(Message.id, Message.role, Message.text)
+        .where(
+            Message.dialog_id == dialog.id,
+            Message.id < before_id,
+            Message.text != "",
+            Message.status.not_in((Status.ERROR,)),
+        )
+        .order_by(Message.id.desc())
+        .limit(CONTEXT_FETCH)
+    ).all()
+    turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
+    examples = [(example["user"], example["reply"]) for example in character.examples or []]
+    card = character_card_prompt(character)
+    messages, compressed = build_prompt(
+        character.system_prompt + card.before,
+        examples,
+        turns,
+        character_name=character.name,
+        user_name=user_name,
+    )
+    if card.after:
+        messages.append({"role": "system", "content": card.after})
+    if compressed.summary:
+        dialog.summary = compressed.summary
+        dialog.summary_upto_id = compressed.summarised_upto
+    return messages
+
+
+@dataclass(frozen=True)
+class CardPrompt:
+    before: str  # appended to the system prompt
+    after: str  # a system message after the history (post_history_instructions)
+
+
+def character_card_prompt(character: Character) -> CardPrompt:
+    """What an imported card adds for the model: personality and scenario up front, its
+    post-history instructions at the end. Creator notes are for people and never sent."""
+    data = ((character.card or {}).get("card") or {}).get("data") or {}
+    parts = []
+    for key, label in (("personality", "Характер"), ("scenario", "Сценарий")):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            parts.append(f"{label}: {value.strip()}")
+    after = data.get("post_history_instructions")
+    after = after.replace("{{original}}", "").strip() if isinstance(after, str) else ""
+    return CardPrompt("\n\n" + "\n".join(parts) if parts else "", after)
+
+
+def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> None:
+    """The character began answering: the reply streams, the person's messages count as read."""
+    reply = session.get(Message, message_id)
+    if reply is None or reply.job_id != job_id or reply.status != Status.PENDING:
+        return
+    reply.status = Status.STREAMING
+    read = _mark_read(session, reply)
+    user_id = session.get(Dialog, reply.dialog_id).user_id
+    for changed in [*read, reply.id]:
+        events.publish(
+            session, bus, user_id, "message", dialog_id=reply.dialog_id, message_id=changed
+        )
+
+
+def _mark_read(session: Session, reply: Message) -> list[int]:
+    ids = list(
+        session.scalars(
+            select(Message.id).where(
+                Message.dialog_id == reply.dialog_id,
+                Message.role == Role.USER,
+                Message.id < reply.id,
+                Message.status == Status.DELIVERED,
+            )
+        )
+    )
+    if ids:
+        session.execute(update(Message).where(Message.id.in_(ids)).values(status=Status.READ))
+    return ids
+
+
+def finish_reply(
+    session: Session,
+    bus: Bus,
+    message_id: int,
+    job_id: str,
+    text: str,
+    now: datetime,
+    limit: int = REPLY_MAX,
+    filters: list[str] | None = None,
+) -> Message | None:
+    """Store the finished answer: content filters applied, cut to the character's limit."""
+    reply = session.get(Message, message_id)
+    if reply is None or reply.job_id != job_id:
+        return None
+    reply.text = clean_reply(mask(text, filters or []), min(limit, REPLY_MAX))
+    reply.status = Status.DONE
+    reply.created_at = now
+    dialog = session.get(Dialog, reply.dialog_id)
+    dialog.updated_at = now
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
+    return reply
+
+
+def end_reply(
+    session: Session,
+    bus: Bus,
+    message_id: int,
+    job_id: str,
+    partial: str,
+    *,
+    cancelled: bool,
+    filters: list[str] | None = None,
+) -> None:
+    """The reply stopped (the person pressed stop) or failed: keep whatever was written."""
+    reply = session.get(Message, message_id)
+    if reply is None or reply.job_id != job_id or reply.status not in OPEN_REPLY:
+        return
+    reply.text = clean_reply(mask(partial, filters or []))
+    reply.status = Status.CANCELLED if cancelled else Status.ERROR
+    dialog = session.get(Dialog, reply.dialog_id)
+    events.publish(
+        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
+    )
+
+
+def stop_reply(session: Session, bus: Bus, dialog: Dialog) -> bool:
+    """Stop every open reply of the dialog; the GPU is freed at once."""
+    replies = open_replies(session, dialog.id)
+    for job_id in [reply.job_id for reply in replies]:
+        jobs.cancel(bus, job_id)  # nothing to commit: the dispatcher stores the outcome
+    return bool(replies)
+
+
+def resume_open_replies(session: Session, bus: Bus, now: datetime) -> int:
+    """After a restart of the web side: every reply that was queued or streaming is asked for
+    again (its job lived in the stopped process). Returns how many dialogs were resumed."""
+    from webapp.accounts.models import User
+
+    rows = session.execute(
+        select(Message, Dialog, Character, User.display_name)
+        .join(Dialog, Dialog.id == Message.dialog_id)
+        .join(Character, Character.id == Dialog.character_id)
+        .join(User, User.id == Dialog.user_id)
+        .where(Message.role == Role.ASSISTANT, Message.status.in_(OPEN_REPLY))
+        .order_by(Message.id)
+    ).all()
+    resumed: set[int] = set()
+    for message, dialog, character, user_name in rows:
+        message.status = Status.PENDING  # request_reply replaces a pending reply in place
+        message.text = ""
+        if dialog.id not in resumed:
+            resumed.add(dialog.id)
+            request_reply(session, bus, dialog, character, user_name=user_name, now=now)
+    return len(resumed)
