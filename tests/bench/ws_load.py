@@ -82,7 +82,9 @@ async def _run(ws_url: str, origin: str, people: list[dict]) -> dict[str, list[f
     idle = []
     for n in range(IDLE):
         person = people[n % len(people)]
-        idle.append(await open_socket(person["idle"], person["cookie"]))
+        ws = await open_socket(person["idle"], person["cookie"])
+        await ws.recv()  # its hello is answered: from now on it is really idle
+        idle.append(ws)
 
     async def chat(person: dict, index: int) -> None:
         sender = await open_socket(person["busy"], person["cookie"])
