@@ -70,6 +70,16 @@ def store(directory: Path, character_id: int, encoded: dict[int, bytes]) -> str:
     return name
 
 
+def directory(instance_path: Path) -> Path:
+    return instance_path / "avatars"
+
+
+def read(directory: Path, name: str | None, size: int = SIZES[0]) -> bytes | None:
+    """The stored WebP of an avatar, or None when the character has none."""
+    path = directory / f"{name}-{size}.webp"
+    return path.read_bytes() if name and path.exists() else None
+
+
 def remove(directory: Path, name: str | None) -> None:
     if name:
         for size in SIZES:

@@ -175,6 +175,10 @@ def export(character: Any, spec: str = "chara_card_v2") -> dict[str, Any]:
     return {"spec": "chara_card_v2", "spec_version": "2.0", "data": data}
 
 
+def export_json(character: Any, spec: str = "chara_card_v2") -> str:
+    return json.dumps(export(character, spec), ensure_ascii=False, indent=2)
+
+
 def export_png(character: Any, avatar_png: bytes | None) -> bytes:
     """A PNG (the avatar, or a plain square) carrying the card as V2 "chara" and V3 "ccv3"."""
     if avatar_png:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from webapp.characters import cards, editor
+from webapp.characters import avatars, cards, editor
 from webapp.characters.models import Character
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
@@ -60,17 +59,12 @@ def export_card(character_id: int, kind: str, output: str) -> None:
         if character is None:
             raise click.ClickException(f"нет персонажа с id {character_id}")
         if kind == "png":
-            avatar = None
-            if character.avatar:
-                path = get_settings().instance_path / "avatars" / f"{character.avatar}-256.webp"
-                avatar = path.read_bytes() if path.exists() else None
+            directory = avatars.directory(get_settings().instance_path)
+            avatar = avatars.read(directory, character.avatar)
             Path(output).write_bytes(cards.export_png(character, avatar))
         else:
             spec = "chara_card_v3" if kind == "v3" else "chara_card_v2"
-            Path(output).write_text(
-                json.dumps(cards.export(character, spec), ensure_ascii=False, indent=2),
-                encoding="utf-8",
-            )
+            Path(output).write_text(cards.export_json(character, spec), encoding="utf-8")
     click.echo(output)
 
 

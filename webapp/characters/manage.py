@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
@@ -24,7 +23,7 @@ bp = Blueprint("manage", __name__, url_prefix="/manage/characters")
 
 
 def avatar_dir():
-    return get_settings().instance_path / "avatars"
+    return avatars.directory(get_settings().instance_path)
 
 
 def _character(character_id: int) -> Character:
@@ -175,15 +174,14 @@ def export_card(character_id: int, kind: str):
     filename = f"{character.name}.card"
     if kind == "json":
         spec = "chara_card_v3" if request.args.get("spec") == "v3" else "chara_card_v2"
-        body = json.dumps(cards.export(character, spec), ensure_ascii=False, indent=2)
-        return Response(body, mimetype="application/json", headers=_attachment(f"{filename}.json"))
-    if kind == "png":
-        avatar = None
-        if character.avatar:
-            path = avatar_dir() / f"{character.avatar}-256.webp"
-            avatar = path.read_bytes() if path.exists() else None
         return Response(
-            cards.export_png(character, avatar),
+            cards.export_json(character, spec),
+            mimetype="application/json",
+            headers=_attachment(f"{filename}.json"),
+        )
+    if kind == "png":
+        return Response(
+            cards.export_png(character, avatars.read(avatar_dir(), character.avatar)),
             mimetype="image/png",
             headers=_attachment(f"{filename}.png"),
         )

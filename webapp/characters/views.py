@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, request, send_from_directory
 from flask_login import current_user
 
+from webapp.characters import avatars
 from webapp.characters.access import may_browse_catalogue
 from webapp.characters.avatars import SIZES
 from webapp.characters.service import list_published
@@ -19,7 +20,7 @@ def avatar(name: str, size: int):
     """Avatars are public like the catalogue; names change with the picture, so cache for long."""
     if size not in SIZES or not name.replace("-", "").isalnum():
         abort(404)
-    directory = get_settings().instance_path / "avatars"
+    directory = avatars.directory(get_settings().instance_path)
     return send_from_directory(directory, f"{name}-{size}.webp", max_age=365 * 24 * 3600)
 
 
