@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,14 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
 
 
 def wait_for(url: str, seconds: float = 30) -> bytes:
@@ -93,3 +102,37 @@ def live_server(instance: Path, *gunicorn_args: str, **env_overrides: str):
             process.kill()
             process.wait()
         log.close()
+
+
+def ai_state(server: LiveServer) -> str:
+    """online / overloaded / offline, as /healthz reports it."""
+    return json.loads(wait_for(server.url + "/healthz"))["ai"]
+
+
+@contextmanager
+def tiny_node(server: LiveServer, *, context_size: int = 2048, stderr=subprocess.DEVNULL):
+    """pc_node with the bundled tiny model linked to `server`; yields once the AI is online."""
+    node = subprocess.Popen(
+        [
+            BIN / "python",
+            "-m",
+            "pc_node",
+            "--server",
+            server.ws_url + "/node/ws",
+            "--api-key-file",
+            str(server.instance / "node.key"),
+            "--node-id",
+            "tiny",
+            "--context-size",
+            str(context_size),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    try:
+        wait_until(lambda: ai_state(server) == "online", seconds=60)
+        yield node
+    finally:
+        node.terminate()
+        node.wait(timeout=15)

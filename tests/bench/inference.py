@@ -143,40 +143,19 @@ def through_browser(runs: int = 3) -> tuple[list[float], list[float]]:
     """(tokens/s, first-token ms) seen by a browser socket on /ws/chat of the real server, with
     pc_node running the tiny model: the whole path, message stored and queued included."""
     import json
-    import subprocess
     import tempfile
     from pathlib import Path
 
     from websockets.sync.client import connect
 
     from tests.bench.ws_load import _prepare
-    from tests.integration.test_node_link import wait_until
-    from tests.live import BIN, ROOT, live_server, wait_for
+    from tests.live import live_server, tiny_node
 
     instance = Path(tempfile.mkdtemp(prefix="mehhost-path-"))
     rates, firsts = [], []
     with live_server(instance, RATELIMIT_ENABLED="false", BCRYPT_ROUNDS="4") as server:
         people = _prepare(instance, count=runs + 1)  # a fresh dialog for every run
-        node = subprocess.Popen(
-            [
-                BIN / "python",
-                "-m",
-                "pc_node",
-                "--server",
-                server.ws_url + "/node/ws",
-                "--api-key-file",
-                str(instance / "node.key"),
-                "--context-size",
-                "2048",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until(
-                lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online", seconds=60
-            )
+        with tiny_node(server):
             for run, person in enumerate(people):  # the first run warms the model up
                 with connect(
                     f"{server.ws_url}/ws/chat/{person['busy']}",
@@ -200,7 +179,4 @@ def through_browser(runs: int = 3) -> tuple[list[float], list[float]]:
                     if run and first and deltas > 1:
                         firsts.append((first - sent) * 1000)
                         rates.append((deltas - 1) / max(last - first, 1e-6))
-        finally:
-            node.terminate()
-            node.wait(timeout=15)
     return rates, firsts

@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from tests.integration.test_node_link import wait_until
-from tests.live import BIN, ROOT, live_server, wait_for
+from tests.live import live_server, tiny_node
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if not CHROMIUM:
@@ -34,37 +32,10 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import json
-
-    with live_server(tmp_path_factory.mktemp("e2e")) as running:
-        node = subprocess.Popen(
-            [
-                BIN / "python",
-                "-m",
-                "pc_node",
-                "--server",
-                running.ws_url + "/node/ws",
-                "--api-key-file",
-                str(running.instance / "node.key"),
-                "--node-id",
-                "tiny",
-                "--context-size",
-                "2048",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until(
-                lambda: json.loads(wait_for(running.url + "/healthz"))["ai"] == "online", seconds=60
-            )
-            output = running.flask("create-admin", "--email", "e2e@example.ru")
-            running.password = output.rsplit(": ", 1)[1].strip()
-            yield running
-        finally:
-            node.terminate()
-            node.wait(timeout=15)
+    with live_server(tmp_path_factory.mktemp("e2e")) as running, tiny_node(running):
+        output = running.flask("create-admin", "--email", "e2e@example.ru")
+        running.password = output.rsplit(": ", 1)[1].strip()
+        yield running
 
 
 @pytest.fixture(scope="module")

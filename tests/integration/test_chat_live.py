@@ -16,8 +16,7 @@ from websockets.sync.client import connect
 from pc_node.link import dial_forever
 from pc_node.node import NodeRunner
 from tests.fakes import ScriptedEngine
-from tests.integration.test_node_link import wait_until
-from tests.live import live_server, wait_for
+from tests.live import ai_state, live_server, wait_until
 
 
 class Browser:
@@ -80,7 +79,7 @@ def chat_server(tmp_path_factory):
             daemon=True,
         )
         node.start()
-        wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online")
+        wait_until(lambda: ai_state(server) == "online")
         server.gate = gate
         server.engine = engine
         password = server.flask("create-admin", "--email", "live@example.ru").rsplit(": ", 1)[1]

@@ -3,7 +3,6 @@ Redis, as in production. Needs REDIS_URL (CI sets it)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 import uuid
@@ -16,8 +15,8 @@ from pc_node.link import dial_forever
 from pc_node.node import NodeRunner
 from tests.conftest import TEST_REDIS_URL
 from tests.fakes import ScriptedEngine
-from tests.integration.test_node_link import collect, wait_until
-from tests.live import BIN, ROOT, live_server, wait_for
+from tests.integration.test_node_link import collect
+from tests.live import ai_state, live_server, tiny_node, wait_until
 from webapp.bus import RedisBus
 from webapp.inference import jobs
 
@@ -67,45 +66,21 @@ def test_scripted_node_through_the_whole_server(server):
     )
     thread.start()
     try:
-        wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online")
+        wait_until(lambda: ai_state(server) == "online")
         _job_id, listener = submit(server)
         assert collect(listener)[-1]["text"] == "Здравствуйте"
     finally:
         stop.set()
         thread.join(timeout=10)
-    wait_until(lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "offline", seconds=15)
+    wait_until(lambda: ai_state(server) == "offline", seconds=15)
 
 
 def test_the_real_tiny_model_end_to_end(server):
     pytest.importorskip("llama_cpp", reason="make setup installs llama-cpp-python")
-    process = subprocess.Popen(
-        [
-            BIN / "python",
-            "-m",
-            "pc_node",
-            "--server",
-            server.ws_url + "/node/ws",
-            "--api-key-file",
-            str(server.instance / "node.key"),
-            "--node-id",
-            "tiny",
-            "--context-size",
-            "1024",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until(
-            lambda: json.loads(wait_for(server.url + "/healthz"))["ai"] == "online", seconds=60
-        )
+    with tiny_node(server, context_size=1024, stderr=subprocess.PIPE):
         _job_id, listener = submit(server, max_tokens=8)
         seen = collect(listener, seconds=60)
         done = seen[-1]
         assert done["event"] == "done", seen
         assert done["text"].strip() and 1 <= done["tokens"] <= 8
         assert "".join(e["text"] for e in seen if e["event"] == "delta") == done["text"]
-    finally:
-        process.terminate()
-        process.wait(timeout=15)

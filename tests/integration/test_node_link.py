@@ -12,20 +12,13 @@ from pc_node.link import dial_forever, listen
 from pc_node.node import NodeRunner
 from tests.conftest import free_port
 from tests.fakes import ScriptedEngine
+from tests.live import wait_until
 from webapp.bus import InProcessBus
 from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
 
 KEY = "mhn_test-key-for-the-tunnel"
-
-
-def wait_until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def collect(subscription, until: str = "done", seconds: float = 10.0) -> list[dict]:
