@@ -42,11 +42,3 @@ class EmailForm(FlaskForm):
 
 class NewPasswordForm(FlaskForm):
     password = _password_field(_l("Новый пароль (не короче 8 символов)"))
-
-
-def attach_errors(form: FlaskForm, errors: dict) -> None:
-    """Show a service's {field: message} errors next to the form's fields."""
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]

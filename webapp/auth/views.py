@@ -17,13 +17,14 @@ from webapp.auth.errors import (
     LinkInvalid,
     ResendTooSoon,
 )
-from webapp.auth.forms import EmailForm, LoginForm, NewPasswordForm, RegisterForm, attach_errors
+from webapp.auth.forms import EmailForm, LoginForm, NewPasswordForm, RegisterForm
 from webapp.auth.links import RESEND_PAUSE, find_link
 from webapp.auth.models import LinkPurpose
 from webapp.auth.service import authenticate
 from webapp.auth.web import client_device, client_ip, set_auth_cookies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings, limiter
+from webapp.forms import attach_errors
 from webapp.notify.outbox import queue_email
 from webapp.rendering import render, safe_next
 

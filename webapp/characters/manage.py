@@ -17,6 +17,7 @@ from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings
+from webapp.forms import attach_errors
 from webapp.rendering import render
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/characters")
@@ -76,10 +77,7 @@ def _edit(character: Character | None):
             form.avatar.errors = [str(exc)]  # nothing was written
         except editor.CharacterInvalid as exc:
             db.session.rollback()
-            for name, message in exc.errors.items():
-                field = getattr(form, name, None)
-                if field is not None:
-                    field.errors = [*field.errors, message]
+            attach_errors(form, exc.errors)
         else:
             if similar is None:
                 if encoded is not None:
