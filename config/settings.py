@@ -56,8 +56,12 @@ class Settings:
     session_inactive_days: int
     max_devices: int
     ratelimit_default: str
+    login_rate: str
     ratelimit_enabled: bool
     huey_sqlite_path: Path
+    telegram_base_url: str
+    sms_base_url: str
+    monitor_collect: bool
     max_content_length: int
     log_level: str
 
@@ -218,8 +222,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_inactive_days=_int(values, "SESSION_INACTIVE_DAYS", 30, 1, 365),
         max_devices=_int(values, "MAX_DEVICES", 5, 1, 50),
         ratelimit_default=values.get("RATELIMIT_DEFAULT", "600 per minute"),
+        login_rate=values.get("LOGIN_RATE", "10 per minute"),
         ratelimit_enabled=_bool(values, "RATELIMIT_ENABLED", True),
         huey_sqlite_path=Path(values.get("HUEY_SQLITE_PATH") or instance / "huey.db"),
+        telegram_base_url=values.get("TELEGRAM_BASE_URL", "https://api.telegram.org").rstrip("/"),
+        sms_base_url=values.get("SMS_BASE_URL", "").rstrip("/"),
+        monitor_collect=_bool(values, "MONITOR_COLLECT", env != "test"),
         max_content_length=_int(values, "MAX_CONTENT_LENGTH", 2_621_440, 1024, 1 << 30),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
     )

@@ -205,13 +205,35 @@ class Mailbox:
 
 
 @pytest.fixture
-def mailbox(tmp_path, monkeypatch):
+def mailbox(tmp_path, worker_app):
     """A real SMTP sink on a free port; the worker's send_email task delivers to it."""
-    import workers.tasks
     from webapp.notify.sink import start_sink
 
     port = free_port()
     controller = start_sink(tmp_path / "mail", port=port)
-    monkeypatch.setattr(workers.tasks, "settings", replace(workers.tasks.settings, smtp_port=port))
-    yield Mailbox(tmp_path / "mail")
+    with patched_settings(worker_app, smtp_port=port):
+        yield Mailbox(tmp_path / "mail")
     controller.stop()
+
+
+@contextmanager
+def patched_settings(app, **changes):
+    """Change some of the app's Settings (the environment's and the effective ones) for a while."""
+    keys = ("mehhost.base_settings", "mehhost.settings")
+    saved = {key: app.extensions[key] for key in keys}
+    for key, value in saved.items():
+        app.extensions[key] = replace(value, **changes)
+    try:
+        yield
+    finally:
+        app.extensions.update(saved)
+
+
+@pytest.fixture
+def worker_app(app):
+    """The worker's tasks run against the test's app (and its rolled-back session)."""
+    import workers.tasks
+
+    workers.tasks.use_app(app)
+    yield app
+    workers.tasks.use_app(None)

@@ -57,3 +57,49 @@ class ScriptedEngine:
             generation.tokens += 1
             yield piece
         generation.finish_reason = "stop" if generation.max_tokens >= len(self.reply) else "length"
+
+
+class RecordingGateway:
+    """A fake HTTP gateway (Telegram Bot API, an SMS provider) on 127.0.0.1 that records every
+    request and answers with `status` and `answer` (JSON), both changeable mid-test."""
+
+    def __init__(self, answer: dict | None = None, status: int = 200) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict] = []
+        self.answer = answer if answer is not None else {"ok": True}
+        self.status = status
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                gateway.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body) if body else None,
+                    }
+                )
+                payload = json.dumps(gateway.answer).encode()
+                self.send_response(gateway.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _record  # noqa: N815 (http.server's method names)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app from Settings; raise ConfigError naming a bad setting."""
     from webapp import cli, errors, security
+    from webapp.admin import config as site_config
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.i18n import select_locale, select_timezone
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["mehhost.settings"] = settings
     app.extensions["mehhost.bus"] = make_bus(settings.redis_url)
     app.extensions["mehhost.pii"] = PiiCipher(settings.pii_encryption_key)
+    app.extensions["mehhost.base_settings"] = settings
+    site_config.refresh(app, force=True)
+    app.before_request(lambda: site_config.refresh(app))
 
     csrf.init_app(app)
     limiter.init_app(app)
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts
+    from webapp.admin.configure import bp as admin_settings
+    from webapp.admin.panel import bp as admin_panel
     from webapp.admin.views import bp as admin
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
@@ -77,20 +83,27 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.chat.views import bp as chat
     from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
+    from webapp.moderation.views import bp as moderation
+    from webapp.monitoring.collector import ensure_collector
     from webapp.monitoring.views import bp as monitoring
 
     for blueprint in (
         accounts,
         admin,
+        admin_panel,
+        admin_settings,
         auth,
         characters,
         chat,
         chat_socket,
         inference,
         manage,
+        moderation,
         monitoring,
     ):
         app.register_blueprint(blueprint)
     auth_web.init_app(app)
+    if app.extensions["mehhost.settings"].monitor_collect:
+        app.before_request(lambda: ensure_collector(app))
     register_job_handler(app, "chat_reply", ChatReplies(app))
     register_job_handler(app, "preview", PreviewJobs(app.extensions["mehhost.bus"]))

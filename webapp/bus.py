@@ -53,6 +53,15 @@ class Bus(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def append(self, key: str, item: Message, keep: int) -> None:
+        """Add to a ring that keeps only the newest `keep` items."""
+
+    def recent(self, key: str) -> list[Message]:
+        """A ring's items, oldest first."""
+
+    def claim(self, key: str, owner: str, ttl: float) -> bool:
+        """Hold `key` for `owner` for ttl seconds: True when it is ours, False when another's."""
+
     def ping(self) -> bool: ...
 
 
@@ -92,6 +101,7 @@ class InProcessBus:
         self._queues: dict[str, deque[Message]] = defaultdict(deque)
         self._queue_ready = threading.Condition(self._lock)
         self._values: dict[str, tuple[Message, float | None]] = {}
+        self._rings: dict[str, deque[Message]] = {}
 
     def publish(self, channel: str, message: Message) -> None:
         payload = _roundtrip(message)
@@ -158,6 +168,28 @@ class InProcessBus:
     def delete(self, key: str) -> None:
         with self._lock:
             self._values.pop(key, None)
+            self._rings.pop(key, None)
+
+    def append(self, key: str, item: Message, keep: int) -> None:
+        payload = _roundtrip(item)
+        with self._lock:
+            ring = self._rings.get(key)
+            if ring is None or ring.maxlen != keep:
+                ring = self._rings[key] = deque(ring or (), maxlen=keep)
+            ring.append(payload)
+
+    def recent(self, key: str) -> list[Message]:
+        with self._lock:
+            return list(self._rings.get(key, ()))
+
+    def claim(self, key: str, owner: str, ttl: float) -> bool:
+        with self._lock:
+            entry = self._values.get(key)
+            now = time.monotonic()
+            if entry and entry[1] is not None and entry[1] > now and entry[0].get("owner") != owner:
+                return False
+            self._values[key] = ({"owner": owner}, now + ttl)
+            return True
 
     def ping(self) -> bool:
         return True
@@ -254,6 +286,27 @@ class RedisBus:
 
     def delete(self, key: str) -> None:
         self.client.delete(self.prefix + key)
+
+    def append(self, key: str, item: Message, keep: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.rpush(self.prefix + key, json.dumps(item))
+        pipe.ltrim(self.prefix + key, -keep, -1)
+        pipe.execute()
+
+    def recent(self, key: str) -> list[Message]:
+        return [json.loads(raw) for raw in self.client.lrange(self.prefix + key, 0, -1)]
+
+    def claim(self, key: str, owner: str, ttl: float) -> bool:
+        full = self.prefix + key
+        value = json.dumps({"owner": owner})
+        if self.client.set(full, value, nx=True, px=int(ttl * 1000)):
+            return True
+        # Ours already: extend it. A check-then-set race only matters when the holder's TTL ran
+        # out this very moment, and then both think they hold it for one round at most.
+        if self.client.get(full) == value:
+            self.client.pexpire(full, int(ttl * 1000))
+            return True
+        return False
 
     def ping(self) -> bool:
         try:

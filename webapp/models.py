@@ -1,16 +1,26 @@
 """Every domain's models imported in one place, so Alembic and tests see the whole schema."""
 
 from webapp.accounts.models import User
+from webapp.admin.models import SiteSetting
 from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character, CharacterVersion
 from webapp.chat.models import Dialog, Favorite, Message
 from webapp.db import Base
 from webapp.inference.models import NodeKey
-from webapp.monitoring.models import LogEntry
+from webapp.moderation.models import MessageReport
+from webapp.monitoring.models import (
+    Alert,
+    AlertDelivery,
+    LogEntry,
+    MetricPoint,
+    Threshold,
+)
 
 metadata = Base.metadata
 
 __all__ = [
+    "Alert",
+    "AlertDelivery",
     "Character",
     "CharacterVersion",
     "DeviceSession",
@@ -19,7 +29,11 @@ __all__ = [
     "LinkToken",
     "LogEntry",
     "Message",
+    "MessageReport",
+    "MetricPoint",
     "NodeKey",
+    "SiteSetting",
+    "Threshold",
     "User",
     "metadata",
 ]

@@ -16,6 +16,7 @@ def is_htmx() -> bool:
 def render(page: str, fragment: str, status: int = 200, **context: Any) -> Response:
     """The page for a normal request, the fragment alone for htmx; caches keep the two apart."""
     template = fragment if is_htmx() else page
+    context.setdefault("partial", fragment)  # a page may simply {% include partial %}
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from webapp.i18n import current_theme
+from webapp.monitoring.catalogue import SOURCE_LABELS
 
 ROLE_NAMES = {
     "user": _l("Пользователь"),
@@ -24,6 +25,14 @@ STATE_NAMES = {
     "locked": _l("вход закрыт"),
     "unconfirmed": _l("без подтверждения"),
 }
+
+LOG_NAMES = {
+    "security": _l("безопасность"),
+    "business": _l("бизнес-логика"),
+    "system": _l("системный"),
+    "audit": _l("аудит"),
+}
+SEVERITY_NAMES = {"low": _l("низкая"), "medium": _l("средняя"), "high": _l("высокая")}
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -47,4 +56,7 @@ def register_template_helpers(app: Flask) -> None:
             "locale": str(get_locale()),
             "role_names": ROLE_NAMES,
             "state_names": STATE_NAMES,
+            "severity_names": SEVERITY_NAMES,
+            "log_names": LOG_NAMES,
+            "source_labels": SOURCE_LABELS,
         }

@@ -6,14 +6,16 @@ Tasks are thin: they open a DB session, call a webapp service and commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from huey import crontab
 from sqlalchemy.orm import Session
 
 from webapp.notify.email import build_message, send_message
-from workers.huey_app import huey, settings
+from workers.huey_app import huey
 
 log = logging.getLogger(__name__)
 _app = None
@@ -33,8 +35,10 @@ def service_scope() -> Iterator[tuple[Session, object]]:
         from webapp import create_app
 
         _app = create_app()
+    from webapp.admin.config import refresh
     from webapp.extensions import db, get_bus
 
+    refresh(_app)  # an admin may have changed SMTP or security settings meanwhile
     with _app.app_context():
         session = db.session
         try:
@@ -47,10 +51,67 @@ def service_scope() -> Iterator[tuple[Session, object]]:
             db.session.remove()
 
 
+def current_settings():
+    """The effective Settings (environment + what an admin saved); call inside service_scope."""
+    from webapp.extensions import get_settings
+
+    return get_settings()
+
+
+def daily_at(hour: int, minute: int, zone: str = "Europe/Moscow") -> Callable[[datetime], bool]:
+    """A Huey schedule: once a day at hour:minute local time in `zone` (Huey passes UTC)."""
+    tz = ZoneInfo(zone)
+
+    def due(moment: datetime) -> bool:
+        local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+        return local.hour == hour and local.minute == minute
+
+    return due
+
+
 @huey.task(retries=5, retry_delay=30)
 def send_email(to: str, subject: str, text: str, html: str = "") -> None:
     """Deliver one email; an SMTP failure is retried five times, 30 s apart."""
+    with service_scope():
+        settings = current_settings()
     send_message(settings, build_message(settings, to, subject, text, html))
+
+
+@huey.task()
+def deliver_alerts() -> dict[str, int]:
+    """Send every alert notice that is due; failures stay queued with backoff (never dropped)."""
+    from webapp.monitoring.delivery import deliver_due
+
+    with service_scope() as (session, _bus):
+        return deliver_due(session, current_settings(), _app.extensions["mehhost.pii"])
+
+
+@huey.periodic_task(crontab(minute="*"))
+def watch_alerts() -> dict[str, int]:
+    """Every minute: escalate unacknowledged high alerts, retry failed notices."""
+    from webapp.db import utcnow
+    from webapp.monitoring.alerts import escalate_due
+    from webapp.monitoring.collector import notifier_for
+
+    with service_scope() as (session, _bus):
+        escalated = escalate_due(session, notifier_for(_app, session), utcnow())
+    sent = deliver_alerts.call_local()
+    return {"escalated": len(escalated), **sent}
+
+
+@huey.periodic_task(daily_at(2, 0))
+def daily_report() -> int:
+    """02:00 Moscow time: the last day's resources and alerts, emailed to the alert recipients."""
+    from webapp.db import utcnow
+    from webapp.monitoring.report import daily_report as compose_report
+
+    with service_scope() as (session, _bus):
+        recipients, subject, text = compose_report(
+            session, current_settings(), _app.extensions["mehhost.pii"], utcnow()
+        )
+    for email in recipients:
+        send_email(email, subject, text)
+    return len(recipients)
 
 
 @huey.periodic_task(crontab(minute="7"))
@@ -60,7 +121,7 @@ def end_inactive_sessions() -> int:
     from webapp.db import utcnow
 
     with service_scope() as (session, bus):
-        ended = end_inactive(session, bus, settings, utcnow())
+        ended = end_inactive(session, bus, current_settings(), utcnow())
     log.info("ended %d inactive sessions", ended)
     return ended
 
@@ -68,9 +129,12 @@ def end_inactive_sessions() -> int:
 @huey.periodic_task(crontab(hour="3", minute="17"))
 def purge_logs() -> dict[str, int]:
     """Daily: delete log entries past their retention (security 90, business 30, system 7 days)."""
+    from webapp.db import utcnow
     from webapp.monitoring.logs import purge_expired
+    from webapp.monitoring.samples import purge_history
 
     with service_scope() as (session, _bus):
         removed = purge_expired(session)
+        removed["metric_points"] = purge_history(session, utcnow())
     log.info("purged log entries: %s", removed)
     return removed

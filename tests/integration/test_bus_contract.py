@@ -121,3 +121,20 @@ def test_a_subscription_can_add_and_drop_channels(bus):
     bus.publish("base", {"x": 2})
     assert subscription.get(timeout=2) == ("base", {"x": 2})
     subscription.close()
+
+
+def test_a_ring_keeps_only_the_newest_items_oldest_first(bus):
+    for n in range(5):
+        bus.append("ring", {"n": n}, keep=3)
+    assert bus.recent("ring") == [{"n": 2}, {"n": 3}, {"n": 4}]
+    assert bus.recent("empty") == []
+    bus.delete("ring")
+    assert bus.recent("ring") == []
+
+
+def test_a_claim_belongs_to_one_owner_until_it_expires(bus):
+    assert bus.claim("leader", "a", ttl=0.3)
+    assert bus.claim("leader", "a", ttl=0.3)  # the holder renews
+    assert not bus.claim("leader", "b", ttl=0.3)
+    time.sleep(0.4)
+    assert bus.claim("leader", "b", ttl=0.3)

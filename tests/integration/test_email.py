@@ -1,8 +1,8 @@
 """Email goes through real SMTP: the dev sink (aiosmtpd) writes what it received to .eml files."""
 
-from dataclasses import replace
-
 import pytest
+
+from tests.conftest import patched_settings
 
 
 def test_send_email_task_delivers_through_smtp_to_the_sink(mailbox):
@@ -16,10 +16,10 @@ def test_send_email_task_delivers_through_smtp_to_the_sink(mailbox):
     assert message.get_body(("html",)).get_content().strip() == "<p>html</p>"
 
 
-def test_send_email_raises_when_smtp_is_down_so_huey_retries(monkeypatch):
+def test_send_email_raises_when_smtp_is_down_so_huey_retries(worker_app):
     import workers.tasks
 
-    monkeypatch.setattr(workers.tasks, "settings", replace(workers.tasks.settings, smtp_port=1))
-    result = workers.tasks.send_email("a@b.ru", "s", "t")
-    with pytest.raises(Exception, match="refused"):
-        result.get()
+    with patched_settings(worker_app, smtp_port=1):
+        result = workers.tasks.send_email("a@b.ru", "s", "t")
+        with pytest.raises(Exception, match="refused"):
+            result.get()

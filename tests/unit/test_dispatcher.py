@@ -242,8 +242,11 @@ def test_jobs_waiting_too_long_fail_with_a_message(bus, dispatcher, clock):
 
 def test_metrics_from_the_node_are_kept_for_the_widgets(bus, dispatcher):
     node = FakeLink(dispatcher)
-    dispatcher.on_frame(node.link, protocol.Metrics(at=1.0, values={"cpu_percent": 12.0}))
-    assert bus.get("node_metrics:pc")["values"] == {"cpu_percent": 12.0}
+    values = {"cpu_percent": 12.0, "gpu_percent": None, "ai_first_token_ms": 80}
+    dispatcher.on_frame(node.link, protocol.Metrics(at=1.0, values=values))
+    assert bus.recent("samples:pc") == [
+        {"at": 1.0, "values": {"cpu_percent": 12.0, "ai_first_token_ms": 80.0}}
+    ]
 
 
 def test_revoked_key_cuts_the_link(bus, dispatcher):

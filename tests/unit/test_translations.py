@@ -25,6 +25,9 @@ def test_every_message_has_an_english_translation():
     }
     assert len(found) > 100  # the extraction itself works
     missing = sorted(
-        m for m in found if isinstance(m, str) and not (catalogue.get(m) and catalogue[m].string)
+        m
+        for m in found
+        if isinstance(m, str)
+        and not (catalogue.get(m) and catalogue[m].string and not catalogue[m].fuzzy)
     )
     assert missing == [], f"run `make messages` and translate: {missing}"

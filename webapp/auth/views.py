@@ -75,7 +75,7 @@ def _finish_login(user, next_url: str):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(lambda: get_settings().login_rate, methods=["POST"])
 @limiter.limit("20 per hour", methods=["POST"], key_func=_email_key)
 def login():
     if current_user.is_authenticated:

@@ -32,6 +32,7 @@ from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
 from webapp.inference import jobs
 from webapp.inference.status import read_status
+from webapp.monitoring.presence import OPEN_SOCKETS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("chat_socket", __name__)
@@ -75,7 +76,11 @@ def chat_socket(ws, dialog_id: int):
     # The socket never refreshes tokens (it cannot set cookies): current_user is this user, fixed.
     g._login_user = user
     db.session.commit()
-    ChatSocket(ws, user, device_session.id, dialog.id, dialog.character_id).run()
+    OPEN_SOCKETS.opened(user.id)
+    try:
+        ChatSocket(ws, user, device_session.id, dialog.id, dialog.character_id).run()
+    finally:
+        OPEN_SOCKETS.closed(user.id)
 
 
 class ChatSocket:

@@ -20,6 +20,8 @@ from webapp.inference import jobs
 from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
 from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
 from webapp.inference.status import write_status
+from webapp.monitoring.catalogue import PC
+from webapp.monitoring.samples import ingest as ingest_sample
 
 log = logging.getLogger(__name__)
 PARTIAL_EVERY = 0.2  # seconds between saves of a streaming reply's text so far
@@ -91,15 +93,7 @@ class Dispatcher:
         elif isinstance(message, protocol.Error):
             self._on_error(link, message)
         elif isinstance(message, protocol.Metrics):
-            self.bus.set(
-                f"node_metrics:{link.hello.node_id}",
-                {"at": message.at, "values": message.values, "node": link.hello.node_id},
-                ttl=30,
-            )
-            self.bus.publish(
-                "monitoring:node_metrics",
-                {"node": link.hello.node_id, "at": message.at, "values": message.values},
-            )
+            ingest_sample(self.bus, PC, message.at, message.values)
 
     def _on_delta(self, link: NodeLink, delta: protocol.Delta) -> None:
         with self._lock:

@@ -19,3 +19,17 @@ def may_scrape_metrics(user: Any, remote_addr: str | None, forwarded: bool) -> b
         return ipaddress.ip_address(remote_addr).is_loopback
     except ValueError:
         return False
+
+
+def may_see_resources(user: Any) -> bool:
+    """CPU/GPU/RAM widgets, graphs and alerts are for admins."""
+    return has_role(user, Role.ADMIN)
+
+
+def ai_status_detail(user: Any) -> str:
+    """How much of the AI status a role sees: full (moderators, admins), basic (managers), none."""
+    if has_role(user, Role.MODERATOR):
+        return "full"
+    if has_role(user, Role.MANAGER):
+        return "basic"
+    return "none"

@@ -56,3 +56,28 @@ def purge_expired(session: Session, now: datetime | None = None) -> dict[str, in
         )
         removed[category.value] = result.rowcount or 0
     return removed
+
+
+def audit(
+    session: Session,
+    event: str,
+    *,
+    user_id: int | None,
+    ip: str | None,
+    device: str | None,
+    target: str,
+    before: Any,
+    after: Any,
+) -> LogEntry:
+    """An admin's or moderator's action: who, from where, on what, and the state before/after."""
+    return record(
+        session,
+        LogCategory.AUDIT,
+        event,
+        user_id=user_id,
+        ip=ip,
+        device=device,
+        target=target,
+        before=before,
+        after=after,
+    )

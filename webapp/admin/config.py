@@ -1,0 +1,245 @@
+"""Settings an admin changes at run time: SMTP, security parameters, alert channels.
+
+Each section is a frozen dataclass. Saved sections live in site_settings (secrets encrypted); the
+environment's Settings give the defaults. Each process re-reads them when the bus says they changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, fields
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from webapp.admin.models import SiteSetting
+from webapp.bus import Bus, BusUnavailable
+from webapp.db import utcnow
+from webapp.monitoring.errors import MonitoringError
+from webapp.pii import PiiCipher
+
+CONFIG_VERSION_KEY = "site_config_version"
+SECRET_FIELDS = {"password", "telegram_token", "sms_api_key"}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9]{10,15}$")
+RATE = re.compile(r"^\d{1,5} per (second|minute|hour|day)$")
+
+
+class ConfigError(MonitoringError):
+    """A setting typed by an admin is invalid; `field` names it."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    user: str
+    password: str
+    starttls: bool
+    mail_from: str
+
+    @classmethod
+    def defaults(cls, settings: Settings) -> SmtpConfig:
+        return cls(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_user,
+            settings.smtp_password,
+            settings.smtp_starttls,
+            settings.mail_from,
+        )
+
+    def apply(self, settings: Settings) -> Settings:
+        return dataclasses.replace(
+            settings,
+            smtp_host=self.host,
+            smtp_port=self.port,
+            smtp_user=self.user,
+            smtp_password=self.password,
+            smtp_starttls=self.starttls,
+            mail_from=self.mail_from,
+        )
+
+    def check(self) -> None:
+        if not self.host.strip():
+            raise ConfigError(_("SMTP-сервер: укажите адрес."), "host")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(_("Порт: число от 1 до 65535."), "port")
+        if "@" not in self.mail_from:
+            raise ConfigError(_("Отправитель: укажите адрес с @."), "mail_from")
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    lockout_attempts: int
+    lockout_minutes: int
+    access_token_minutes: int
+    refresh_token_days: int
+    login_rate: str
+
+    @classmethod
+    def defaults(cls, settings: Settings) -> SecurityConfig:
+        return cls(
+            settings.lockout_attempts,
+            settings.lockout_minutes,
+            settings.access_token_minutes,
+            settings.refresh_token_days,
+            settings.login_rate,
+        )
+
+    def apply(self, settings: Settings) -> Settings:
+        return dataclasses.replace(settings, **dataclasses.asdict(self))
+
+    def check(self) -> None:
+        bounds = {
+            "lockout_attempts": (1, 100, _("Попыток до блокировки: от 1 до 100.")),
+            "lockout_minutes": (1, 1440, _("Блокировка, минут: от 1 до 1440.")),
+            "access_token_minutes": (1, 1440, _("Токен доступа, минут: от 1 до 1440.")),
+            "refresh_token_days": (1, 365, _("Токен обновления, дней: от 1 до 365.")),
+        }
+        for name, (low, high, message) in bounds.items():
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(message, name)
+        if not RATE.match(self.login_rate):
+            raise ConfigError(_("Лимит входов: например «10 per minute»."), "login_rate")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Who gets alerts, and through which gateways (base URLs come from Settings)."""
+
+    emails: tuple[str, ...] = ()
+    telegram_token: str = ""
+    telegram_chat_ids: tuple[str, ...] = ()
+    sms_provider: str = "generic"
+    sms_api_key: str = ""
+    sms_phones: tuple[str, ...] = ()
+
+    @classmethod
+    def defaults(cls, settings: Settings) -> ChannelConfig:
+        return cls(emails=(settings.admin_email,))
+
+    def apply(self, settings: Settings) -> Settings:
+        return settings
+
+    def check(self) -> None:
+        for email in self.emails:
+            if not EMAIL.match(email):
+                raise ConfigError(_("Адрес «%(v)s» не похож на email.", v=email), "emails")
+        for chat in self.telegram_chat_ids:
+            if not re.match(r"^-?\d{1,20}$|^@\w{4,64}$", chat):
+                raise ConfigError(_("Чат Telegram «%(v)s»: число или @имя.", v=chat), "telegram")
+        if self.telegram_chat_ids and not self.telegram_token:
+            raise ConfigError(_("Укажите токен бота Telegram."), "telegram_token")
+        for phone in self.sms_phones:
+            if not PHONE.match(phone):
+                raise ConfigError(_("Телефон «%(v)s»: 10–15 цифр, можно с +.", v=phone), "sms")
+        if self.sms_provider not in ("generic", "smsru"):
+            raise ConfigError(_("Неизвестный SMS-провайдер."), "sms_provider")
+
+
+SECTIONS: dict[str, type] = {
+    "smtp": SmtpConfig,
+    "security": SecurityConfig,
+    "channels": ChannelConfig,
+}
+
+
+def _encode(section: Any, cipher: PiiCipher) -> str:
+    data = dataclasses.asdict(section)
+    for name in SECRET_FIELDS & data.keys():
+        if data[name]:
+            sealed = cipher.encrypt(data[name], purpose=f"setting:{name}")
+            data[name] = base64.b64encode(sealed).decode()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _decode(kind: type, raw: str, cipher: PiiCipher, default: Any) -> Any:
+    data = json.loads(raw)
+    for name in SECRET_FIELDS & data.keys():
+        if data[name]:
+            data[name] = cipher.decrypt(base64.b64decode(data[name]), purpose=f"setting:{name}")
+    known = {field.name: field for field in fields(kind)}
+    values = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in data.items()
+        if name in known
+    }
+    return dataclasses.replace(default, **values)
+
+
+def load_section(session: Session, name: str, settings: Settings, cipher: PiiCipher) -> Any:
+    kind = SECTIONS[name]
+    default = kind.defaults(settings)
+    row = session.get(SiteSetting, name)
+    return default if row is None else _decode(kind, row.value, cipher, default)
+
+
+def save_section(
+    session: Session, name: str, section: Any, cipher: PiiCipher, by_user_id: int | None
+) -> None:
+    section.check()
+    row = session.get(SiteSetting, name) or SiteSetting(section=name)
+    row.value, row.updated_at, row.updated_by = _encode(section, cipher), utcnow(), by_user_id
+    session.add(row)
+
+
+def effective_settings(session: Session, base: Settings, cipher: PiiCipher) -> Settings:
+    """The environment's Settings with every saved section applied."""
+    settings = base
+    names = set(session.scalars(select(SiteSetting.section)))
+    for name in SECTIONS:
+        if name in names:
+            settings = load_section(session, name, base, cipher).apply(settings)
+    return settings
+
+
+def redact(section: Any) -> dict[str, Any]:
+    """A section for the audit log: secrets say only whether they are set."""
+    data = dataclasses.asdict(section)
+    for name in SECRET_FIELDS & data.keys():
+        data[name] = "***" if data[name] else ""
+    return data
+
+
+def refresh(app: Any, *, force: bool = False) -> None:
+    """Re-read saved sections into app's Settings when another process saved some (checked on the
+    bus at most every 10 s) or when forced. A database without the table yet keeps the defaults."""
+    from webapp.extensions import db  # the app's Database; extensions imports nothing of ours
+
+    state = app.extensions.setdefault("mehhost.config_state", {"checked": 0.0, "version": None})
+    now = time.monotonic()
+    if not force and now - state["checked"] < 10:
+        return
+    state["checked"] = now
+    try:
+        version = (app.extensions["mehhost.bus"].get(CONFIG_VERSION_KEY) or {}).get("v")
+    except BusUnavailable:
+        version = state["version"]
+    if not force and version == state["version"]:
+        return
+    base = app.extensions["mehhost.base_settings"]
+    session = db.new_session()
+    try:
+        app.extensions["mehhost.settings"] = effective_settings(
+            session, base, app.extensions["mehhost.pii"]
+        )
+        state["version"] = version
+    except SQLAlchemyError:
+        app.extensions["mehhost.settings"] = base
+    finally:
+        session.close()
+
+
+def announce_change(bus: Bus) -> None:
+    """Tell every process to re-read the sections (call after commit)."""
+    bus.set(CONFIG_VERSION_KEY, {"v": uuid.uuid4().hex})

@@ -1,0 +1,1 @@
+"""Moderation: users, characters and reported messages in sortable tables; hide, block, resolve."""

@@ -1,0 +1,99 @@
+"""The collector: a thread in each web process. Every process reports its open sockets; the one
+holding the bus claim also samples the VDS, rolls samples up into history, evaluates thresholds
+and hands new notices to the worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from webapp.admin.config import load_section
+from webapp.bus import Bus, BusUnavailable
+from webapp.extensions import db
+from webapp.monitoring import alerts, presence, samples, watch
+from webapp.monitoring.catalogue import INTERVAL_S, VDS
+
+log = logging.getLogger(__name__)
+LEADER_KEY = "monitoring:collector"
+
+
+def notifier_for(app: Flask, session) -> alerts.Notifier:
+    settings = app.extensions["mehhost.settings"]
+    channels = load_section(session, "channels", settings, app.extensions["mehhost.pii"])
+    return alerts.Notifier(channels, watch.compose(settings.base_url))
+
+
+def queue_deliveries() -> None:
+    """Ask the worker to send what is due (Huey; runs at once in tests)."""
+    from workers.tasks import deliver_alerts
+
+    deliver_alerts()
+
+
+class Collector:
+    def __init__(self, app: Flask, clock=time.time) -> None:
+        self.app = app
+        self.bus: Bus = app.extensions["mehhost.bus"]
+        self.clock = clock
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.sampler = samples.VdsSampler(app.extensions["mehhost.settings"].instance_path, clock)
+        self._last_rollup = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        now = self.clock()
+        presence.report(self.bus, now, self.owner)
+        if not self.bus.claim(LEADER_KEY, self.owner, ttl=3 * INTERVAL_S[VDS]):
+            return
+        samples.ingest(self.bus, VDS, now, self.sampler.sample())
+        moment = datetime.fromtimestamp(now, UTC)
+        with self.app.app_context():
+            session = db.new_session()
+            try:
+                if now - self._last_rollup >= samples.MINUTE:
+                    samples.roll_up(session, self.bus, moment)
+                    self._last_rollup = now
+                changed = watch.evaluate(session, self.bus, notifier_for(self.app, session), moment)
+                session.commit()
+            finally:
+                session.close()
+            if changed:
+                queue_deliveries()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except BusUnavailable:
+                log.warning("monitoring: bus unavailable, skipping a round")
+            except Exception:
+                log.exception("monitoring round failed")
+            self._stop.wait(INTERVAL_S[VDS])
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="monitoring", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+_lock = threading.Lock()
+
+
+def ensure_collector(app: Flask) -> None:
+    """Start this process's collector on its first request (workers and CLI never start one)."""
+    if "mehhost.collector" in app.extensions:
+        return
+    with _lock:
+        if "mehhost.collector" not in app.extensions:
+            collector = Collector(app)
+            app.extensions["mehhost.collector"] = collector
+            collector.start()

@@ -1,0 +1,28 @@
+"""Sending due alert notices, one commit per notice so a crash never sends one twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from webapp.admin.config import load_section
+from webapp.db import utcnow
+from webapp.monitoring.alerts import attempt, due_deliveries
+from webapp.notify import channels
+from webapp.pii import PiiCipher
+
+
+def deliver_due(session: Session, settings: Settings, cipher: PiiCipher) -> dict[str, int]:
+    config = load_section(session, "channels", settings, cipher)
+    outcome: Counter[str] = Counter()
+    for delivery in due_deliveries(session, utcnow()):
+        ok = attempt(
+            delivery,
+            lambda d: channels.send(settings, config, d.channel, d.recipient, d.text),
+            utcnow(),
+        )
+        outcome["sent" if ok else "failed"] += 1
+        session.commit()
+    return {"sent": outcome["sent"], "failed": outcome["failed"]}
