@@ -197,6 +197,9 @@ def main() -> int:
     from tests.bench.characters import measure as measure_characters
 
     results.update(measure_characters(app, timed, percentile))
+    from tests.bench.monitoring import measure as measure_monitoring
+
+    results.update(measure_monitoring(app, timed, percentile, signed_in_client))
     if os.environ.get("BENCH_WS_LOAD", "1") != "0":  # a minute of load; BENCH_WS_LOAD=0 skips
         from tests.bench.ws_load import measure as measure_ws_load
 

@@ -8,6 +8,7 @@ from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import change_role, email_of, set_blocked
 from webapp.admin.access import admin_only
+from webapp.admin.audit import audit_action
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
 from webapp.auth.service import unlock
 from webapp.auth.web import client_ip
@@ -60,11 +61,14 @@ def set_role(user_id: int):
         role = Role(request.form.get("role", ""))
     except ValueError:
         abort(400)
+    target = _target(user_id)
+    before = {"role": target.role}
     try:
-        change_role(db.session, _target(user_id), role, by=current_user, ip=client_ip())
+        change_role(db.session, target, role, by=current_user, ip=client_ip())
     except AccountError as exc:
         flash(str(exc), "error")
         return _back()
+    audit_action("role_changed", f"user:{target.id}", before, {"role": target.role})
     db.session.commit()
     flash(_("Роль изменена"), "ok")
     return _back()
@@ -74,11 +78,13 @@ def set_role(user_id: int):
 @admin_only
 def block(user_id: int):
     blocked = request.form.get("blocked") == "1"
+    target = _target(user_id)
+    before = {"blocked": target.is_blocked}
     try:
         set_blocked(
             db.session,
             get_bus(),
-            _target(user_id),
+            target,
             blocked,
             by=current_user,
             ip=client_ip(),
@@ -87,6 +93,12 @@ def block(user_id: int):
     except AccountError as exc:
         flash(str(exc), "error")
         return _back()
+    audit_action(
+        "user_blocked" if blocked else "user_unblocked",
+        f"user:{target.id}",
+        before,
+        {"blocked": target.is_blocked, "reason": request.form.get("reason", "")[:200]},
+    )
     db.session.commit()
     flash(_("Пользователь заблокирован") if blocked else _("Пользователь разблокирован"), "ok")
     return _back()
@@ -95,7 +107,10 @@ def block(user_id: int):
 @bp.post("/users/<int:user_id>/unlock")
 @admin_only
 def unlock_user(user_id: int):
-    unlock(db.session, _target(user_id), by=current_user, ip=client_ip())
+    target = _target(user_id)
+    before = {"locked_until": target.locked_until}
+    unlock(db.session, target, by=current_user, ip=client_ip())
+    audit_action("login_unlocked", f"user:{target.id}", before, {"locked_until": None})
     db.session.commit()
     flash(_("Блокировка входа снята"), "ok")
     return _back()
