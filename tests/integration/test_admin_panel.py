@@ -96,6 +96,7 @@ def test_dashboard_shows_activity_and_alerts_in_few_queries(client, login_as, co
     with count_queries() as counter:
         html = client.get("/admin/").get_data(as_text=True)
     assert "активны за 5 минут" in html and "Активных тревог нет" in html
+    assert 'id="w-pc"' in html and 'id="g-vds"' in html and 'id="w-ai"' in html  # no JS needed
     assert counter.count <= 10, counter.statements
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
@@ -13,10 +14,13 @@ from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
+from webapp.inference.status import read_status
 from webapp.monitoring import alerts, thresholds
-from webapp.monitoring.catalogue import METRICS
+from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCES
 from webapp.monitoring.errors import MonitoringError
 from webapp.monitoring.models import Alert
+from webapp.monitoring.views import AI_POLL_S
+from webapp.monitoring.widgets import hour_graphs, panel
 from webapp.rendering import render
 
 bp = Blueprint("admin_panel", __name__, url_prefix="/admin")
@@ -26,14 +30,22 @@ bp = Blueprint("admin_panel", __name__, url_prefix="/admin")
 @admin_only
 def dashboard():
     db.read_only()
+    bus, now = get_bus(), time.time()
+    levels = thresholds.current_levels(db.session)
     firing, resolved = alert_board(db.session)
     return render(
         "admin/dashboard.html",
         "admin/_alerts.html",
-        activity=activity(db.session, get_bus(), utcnow()),
+        activity=activity(db.session, bus, utcnow()),
         firing=firing,
         resolved=resolved,
         failed=failed_deliveries(db.session),
+        panels=[(panel(bus, source, levels, now), INTERVAL_S[source]) for source in SOURCES],
+        graphs={source: hour_graphs(bus, source, now) for source in SOURCES},
+        intervals=INTERVAL_S,
+        ai=read_status(bus),
+        ai_poll=AI_POLL_S,
+        now=now,
     )
 
 
