@@ -56,8 +56,8 @@ class Bus(Protocol):
     def append(self, key: str, item: Message, keep: int) -> None:
         """Add to a ring that keeps only the newest `keep` items."""
 
-    def recent(self, key: str) -> list[Message]:
-        """A ring's items, oldest first."""
+    def recent(self, key: str, last: int = 0) -> list[Message]:
+        """A ring's items, oldest first; only the newest `last` of them when last > 0."""
 
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         """Hold `key` for `owner` for ttl seconds: True when it is ours, False when another's."""
@@ -178,9 +178,10 @@ class InProcessBus:
                 ring = self._rings[key] = deque(ring or (), maxlen=keep)
             ring.append(payload)
 
-    def recent(self, key: str) -> list[Message]:
+    def recent(self, key: str, last: int = 0) -> list[Message]:
         with self._lock:
-            return list(self._rings.get(key, ()))
+            items = list(self._rings.get(key, ()))
+        return items[-last:] if last > 0 else items
 
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         with self._lock:
@@ -293,8 +294,9 @@ class RedisBus:
         pipe.ltrim(self.prefix + key, -keep, -1)
         pipe.execute()
 
-    def recent(self, key: str) -> list[Message]:
-        return [json.loads(raw) for raw in self.client.lrange(self.prefix + key, 0, -1)]
+    def recent(self, key: str, last: int = 0) -> list[Message]:
+        start = -last if last > 0 else 0
+        return [json.loads(raw) for raw in self.client.lrange(self.prefix + key, start, -1)]
 
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         full = self.prefix + key

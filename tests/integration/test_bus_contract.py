@@ -127,6 +127,7 @@ def test_a_ring_keeps_only_the_newest_items_oldest_first(bus):
     for n in range(5):
         bus.append("ring", {"n": n}, keep=3)
     assert bus.recent("ring") == [{"n": 2}, {"n": 3}, {"n": 4}]
+    assert bus.recent("ring", last=1) == [{"n": 4}]
     assert bus.recent("empty") == []
     bus.delete("ring")
     assert bus.recent("ring") == []

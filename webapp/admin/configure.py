@@ -22,11 +22,13 @@ from webapp.rendering import render
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
 
 
-def _sections():
+def _section(name: str):
     base = current_app.extensions["mehhost.base_settings"]
-    return {
-        name: config.load_section(db.session, name, base, get_pii()) for name in config.SECTIONS
-    }
+    return config.load_section(db.session, name, base, get_pii())
+
+
+def _sections():
+    return {name: _section(name) for name in config.SECTIONS}
 
 
 def _page(status: int = 200, errors: dict | None = None, drafts: dict | None = None):
@@ -110,7 +112,7 @@ def _test_send(smtp: config.SmtpConfig) -> str:
 def save(name: str):
     if name not in config.SECTIONS:
         abort(404)
-    current = _sections()[name]
+    current = _section(name)
     section = _from_form(name, current)
     try:
         section.check()
@@ -135,7 +137,7 @@ def save(name: str):
 @bp.post("/settings/smtp/test")
 @admin_only
 def test_email():
-    error = _test_send(_sections()["smtp"])
+    error = _test_send(_section("smtp"))
     if error:
         flash(_("Тестовое письмо не ушло: %(e)s", e=error), "error")
     else:

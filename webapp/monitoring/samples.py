@@ -49,8 +49,8 @@ def recent(bus: Bus, source: str, since: float | None = None) -> list[dict[str, 
 
 
 def latest(bus: Bus, source: str) -> dict[str, Any] | None:
-    samples = bus.recent(ring_key(source))
-    return samples[-1] if samples else None
+    newest = bus.recent(ring_key(source), last=1)
+    return newest[0] if newest else None
 
 
 def is_stale(sample: dict[str, Any] | None, source: str, now: float) -> bool:

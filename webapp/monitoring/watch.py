@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
 from webapp.monitoring import alerts, samples
-from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS
+from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS, SOURCES
 from webapp.monitoring.models import Alert, AlertState, Severity
 from webapp.monitoring.thresholds import Level, current_levels, level_of
 
@@ -30,9 +30,10 @@ def threshold_key(metric: str) -> str:
 def evaluate(session: Session, bus: Bus, notifier: alerts.Notifier, now: datetime) -> list[Alert]:
     """Compare each metric's newest fresh sample with its levels; fire, change or resolve."""
     changed = []
+    newest = {source: samples.latest(bus, source) for source in SOURCES}
     for metric_key, levels in current_levels(session).items():
         metric = METRICS[metric_key]
-        sample = samples.latest(bus, metric.source)
+        sample = newest[metric.source]
         if samples.is_stale(sample, metric.source, now.timestamp()):
             continue  # no data is not "fine": the stale widget and the AI status say so
         value = sample["values"].get(metric.name)
