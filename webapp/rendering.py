@@ -30,3 +30,8 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def drop_empty(arguments: dict[str, Any]) -> dict[str, Any]:
+    """URL arguments without the empty ones, so links stay short."""
+    return {key: value for key, value in arguments.items() if value not in ("", None)}

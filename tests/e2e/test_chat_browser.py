@@ -3,59 +3,9 @@ real server and pc_node running the bundled tiny model."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
-import pytest
-
-from tests.live import live_server, tiny_node
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if not CHROMIUM:
-    if os.environ.get("E2E_REQUIRED"):
-        raise RuntimeError("E2E_REQUIRED is set but Debian's chromium is not installed")
-    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("llama_cpp", reason="make setup installs llama-cpp-python")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("e2e")) as running, tiny_node(running):
-        output = running.flask("create-admin", "--email", "e2e@example.ru")
-        running.password = output.rsplit(": ", 1)[1].strip()
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def device(browser, server):
-    """A signed-in phone-sized browser context."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="ru-RU")
-    page = context.new_page()
-    page.goto(server.url + "/login")
-    page.fill("#email", "e2e@example.ru")
-    page.fill("#password", server.password)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
+from tests.e2e.conftest import device, sync_api
 
 
 def test_chat_journey(browser, server, tmp_path):

@@ -1,7 +1,16 @@
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
+from tests import factories
 from tests.conftest import csrf_token, sign_in
 from webapp.accounts.models import Role, User
+from webapp.auth.errors import InvalidCredentials
+from webapp.auth.service import authenticate
+from webapp.chat.models import Dialog, Message, Status
+from webapp.chat.models import Role as MessageRole
+from webapp.db import utcnow
 from webapp.monitoring.models import LogEntry
 
 
@@ -74,3 +83,62 @@ def test_admin_table_filters_by_role_and_state(client, login_as, make_user, db_s
     assert "Менеджер Мария" in managers and "Борис" not in managers
     blocked_page = client.get("/admin/users?state=blocked").get_data(as_text=True)
     assert "Блокированный Борис" in blocked_page and "Мария" not in blocked_page
+
+
+def test_a_users_activity_shows_sign_ins_devices_and_messages_per_day(
+    client, login_as, make_user, db_session, settings, count_queries
+):
+    login_as("admin")
+    target = make_user(email="vera@example.ru", display_name="Вера")
+    sign_in(client.application.test_client(), db_session, settings, target, device="Pixel 7")
+    pii = client.application.extensions["mehhost.pii"]
+    with pytest.raises(InvalidCredentials):
+        authenticate(
+            db_session, pii, settings, "vera@example.ru", "nope", ip="10.0.0.9", now=utcnow()
+        )
+    db_session.commit()
+    dialog = Dialog(user_id=target.id, character_id=factories.character(db_session).id)
+    db_session.add(dialog)
+    db_session.flush()
+    now = utcnow()
+    for days_ago, count in ((0, 3), (2, 1), (40, 5)):  # 40 days ago is outside the chart
+        for _ in range(count):
+            db_session.add(
+                Message(
+                    dialog_id=dialog.id,
+                    role=MessageRole.USER,
+                    text="привет",
+                    status=Status.DELIVERED,
+                    created_at=now - timedelta(days=days_ago),
+                )
+            )
+    db_session.add(
+        Message(
+            dialog_id=dialog.id,
+            role=MessageRole.ASSISTANT,
+            text="ответ",
+            status=Status.DONE,
+            created_at=now,
+        )
+    )
+    db_session.commit()
+
+    listing = client.get("/admin/users?q=Вера").get_data(as_text=True)
+    assert f'href="/admin/users/{target.id}"' in listing
+    with count_queries() as counter:
+        page = client.get(f"/admin/users/{target.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "vera@example.ru" in body and "Pixel 7" in body
+    assert "неудачный вход" in body and "10.0.0.9" in body
+    assert "За 30 дней: 4, больше всего за день: 3" in body
+    assert body.count("<rect ") == 30
+    assert counter.count <= 8, counter.statements
+
+
+def test_activity_is_for_admins_only_and_unknown_users_are_404(client, login_as, make_user):
+    target = make_user()
+    login_as("moderator")
+    assert client.get(f"/admin/users/{target.id}").status_code == 403
+    login_as("admin")
+    assert client.get("/admin/users/999999").status_code == 404

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.monitoring.models import LogEntry
+from webapp.rendering import drop_empty
 
 LOG_PAGE = 100
 
@@ -20,6 +22,16 @@ class LogQuery:
     user_id: int | None = None
     days: int = 7
     page: int = 1
+
+    def link(self, **changes: Any) -> dict[str, Any]:
+        values = {
+            "category": self.category,
+            "event": self.event,
+            "user": self.user_id,
+            "days": self.days,
+            "page": self.page,
+        }
+        return drop_empty({**values, **changes})
 
 
 def search_logs(session: Session, query: LogQuery, since: datetime) -> tuple[list[LogEntry], int]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.accounts.models import Role, User
 from webapp.pii import PiiCipher
+from webapp.rendering import drop_empty
 
 PAGE_SIZE = 50
 STATES = ("active", "blocked", "locked", "unconfirmed")
@@ -21,6 +23,11 @@ class UserQuery:
     role: str = ""
     state: str = ""
     page: int = 1
+
+    def link(self, **changes: Any) -> dict[str, Any]:
+        """URL arguments for this search with some changed (the pager's page)."""
+        values = {"q": self.text, "role": self.role, "state": self.state, "page": self.page}
+        return drop_empty({**values, **changes})
 
 
 def search_users(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -8,6 +8,7 @@ from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import change_role, email_of, set_blocked
 from webapp.admin.access import admin_only
+from webapp.admin.activity import BAR_W, CHART_H, SIGN_IN_EVENTS, user_activity
 from webapp.admin.audit import audit_action
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
 from webapp.auth.service import unlock
@@ -114,3 +115,20 @@ def unlock_user(user_id: int):
     db.session.commit()
     flash(_("Блокировка входа снята"), "ok")
     return _back()
+
+
+@bp.get("/users/<int:user_id>")
+@admin_only
+def activity(user_id: int):
+    db.read_only()
+    target = _target(user_id)
+    return render_template(
+        "admin/activity.html",
+        user=target,
+        email=email_of(target, get_pii()),
+        activity=user_activity(db.session, target.id, utcnow()),
+        event_names=SIGN_IN_EVENTS,
+        chart_height=CHART_H,
+        bar_width=BAR_W,
+        now=utcnow(),
+    )

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from webapp.rendering import drop_empty
+
 PAGE_SIZE = 50
 
 
@@ -28,8 +30,7 @@ class TableQuery:
             "q": self.text,
             "state": self.state,
         }
-        values.update(changes)
-        return {key: value for key, value in values.items() if value not in ("", None)}
+        return drop_empty({**values, **changes})
 
     def toggled(self, column: str) -> dict[str, Any]:
         descending = not self.descending if column == self.sort else True

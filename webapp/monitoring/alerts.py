@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -39,10 +40,16 @@ RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
 
 @dataclass(frozen=True)
 class Notifier:
-    """Who is told, and the words: compose(alert, reason, ack_token, channel) -> message text."""
+    """Who is told, and the words: compose(alert, reason, ack_token, channel) -> message text.
 
-    channels: ChannelConfig
+    The recipients are read on first use only, so a quiet round costs no settings query."""
+
+    load_channels: Callable[[], ChannelConfig]
     compose: Callable[[Alert, str, str | None, str], str]
+
+    @cached_property
+    def channels(self) -> ChannelConfig:
+        return self.load_channels()
 
 
 def _hash(token: str) -> str:

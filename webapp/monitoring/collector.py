@@ -25,8 +25,10 @@ LEADER_KEY = "monitoring:collector"
 
 def notifier_for(app: Flask, session) -> alerts.Notifier:
     settings = app.extensions["mehhost.settings"]
-    channels = load_section(session, "channels", settings, app.extensions["mehhost.pii"])
-    return alerts.Notifier(channels, watch.compose(settings.base_url))
+    pii = app.extensions["mehhost.pii"]
+    return alerts.Notifier(
+        lambda: load_section(session, "channels", settings, pii), watch.compose(settings.base_url)
+    )
 
 
 def queue_deliveries() -> None:
