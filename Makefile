@@ -52,6 +52,7 @@ migrate: setup
 
 run: migrate
 	$(BIN)/flask --app app bootstrap
+	$(BIN)/flask --app app analysis train --if-missing
 	$(BIN)/honcho start -f Procfile
 
 # Browser tests drive Debian's chromium (never a downloaded browser); installed here when we can.

@@ -1,0 +1,1 @@
+"""Load forecasts, anomaly and DDoS detection, and reports over the monitoring data."""

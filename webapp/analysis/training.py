@@ -1,0 +1,146 @@
+"""Training the forecast and anomaly models with scikit-learn and exporting them to ONNX.
+
+Run by `flask analysis train` (and `make run` when no model exists yet). Training data: the
+generator's realistic load, plus the collected history when there is enough of it. Only this
+module imports scikit-learn and skl2onnx; the web processes load the ONNX files alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from webapp.analysis import anomaly, features, synthetic
+from webapp.analysis.model import ANOMALY_FILE, FORECAST_FILE, FORMAT, META_FILE, sha256
+from webapp.analysis.series import DAY, WEEK, Series, fill_gaps
+
+ORIGIN_EVERY = 5
+HORIZONS_PER_ORIGIN = 6
+QUANTILE_EDGES = (1 / 24, 1 / 6, 1 / 2, 1.0)  # residual bands: 1 h, 4 h, 12 h, 24 h ahead
+
+
+def _rows(series: Series, rng: np.random.Generator, every: int = ORIGIN_EVERY):
+    """Training rows of one series: random horizons from origins spread over it."""
+    y = fill_gaps(series.values)
+    ctx = features.Context.of(y, series.start, series.step)
+    last = len(y) - DAY - 1
+    origins = np.arange(ctx.first_origin(), last, every)
+    if not origins.size:
+        return None
+    horizons = rng.integers(1, DAY + 1, size=(len(origins), HORIZONS_PER_ORIGIN))
+    blocks_x, blocks_y = [], []
+    for column in range(HORIZONS_PER_ORIGIN):
+        # One horizon per origin per pass keeps matrix() vectorised over origins.
+        for h in np.unique(horizons[:, column]):
+            chosen = origins[horizons[:, column] == h]
+            x, level, scale = features.matrix(ctx, chosen, [h])
+            target = np.clip(
+                (y[chosen + h] - level) / scale, -features.TARGET_CLIP, features.TARGET_CLIP
+            )
+            blocks_x.append(x)
+            blocks_y.append(target)
+    return np.concatenate(blocks_x), np.concatenate(blocks_y)
+
+
+def training_series(count: int, days: float, seed: int) -> list[Series]:
+    rng = np.random.default_rng(seed)
+    made = [
+        synthetic.generate(days, p, seed=seed + n)
+        for n, p in enumerate(synthetic.PROFILES.values())
+    ]
+    while len(made) < count:
+        made.append(synthetic.generate(days, synthetic.random_profile(rng), seed=seed + len(made)))
+    return made[:count]
+
+
+def _residual_quantiles(model, series: Series) -> dict:
+    y = fill_gaps(series.values)
+    ctx = features.Context.of(y, series.start, series.step)
+    origins = np.arange(WEEK, len(y) - DAY - 1, 7)
+    horizons = np.arange(1, DAY + 1)
+    x, level, scale = features.matrix(ctx, origins, horizons)
+    predicted = model.predict(x).reshape(len(origins), len(horizons))
+    actual = (y[origins[:, None] + horizons[None, :]] - level[:, None]) / scale[:, None]
+    residual = actual - predicted
+    fraction = horizons / DAY
+    low, high = [], []
+    previous = 0.0
+    for edge in QUANTILE_EDGES:
+        band = residual[:, (fraction > previous) & (fraction <= edge)]
+        low.append(float(np.quantile(band, 0.1)))
+        high.append(float(np.quantile(band, 0.9)))
+        previous = edge
+    return {"edges": list(QUANTILE_EDGES), "low": low, "high": high}
+
+
+def _export(model, sample: np.ndarray, path: Path, **options) -> None:
+    from skl2onnx import to_onnx
+
+    onnx_model = to_onnx(model, sample, target_opset={"": 17, "ai.onnx.ml": 3}, **options)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(onnx_model.SerializeToString())
+    os.replace(temporary, path)
+
+
+def train(
+    folder: Path,
+    *,
+    history: list[Series] = (),
+    series_count: int = 10,
+    days: float = 42,
+    seed: int = 0,
+    progress=lambda message: None,
+) -> dict:
+    """Fit both models, write them and meta.json into `folder`; return the meta."""
+    from sklearn.ensemble import GradientBoostingRegressor, IsolationForest
+
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    sources = training_series(series_count, days, seed) + [
+        s for s in history if len(s) > 2 * DAY + DAY
+    ]
+    progress(f"ряды для обучения: {len(sources)} (из истории: {len(sources) - series_count})")
+    parts = [part for part in (_rows(s, rng) for s in sources) if part is not None]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    progress(f"строк: {len(x)}; обучение прогноза…")
+    forecast = GradientBoostingRegressor(
+        loss="huber",
+        n_estimators=150,
+        max_depth=4,
+        learning_rate=0.1,
+        subsample=0.7,
+        random_state=seed,
+    ).fit(x, y)
+    holdout = synthetic.generate(days / 2, synthetic.random_profile(rng), seed=seed + 999)
+    quantiles = _residual_quantiles(forecast, holdout)
+    progress("обучение детектора аномалий…")
+    normal = []
+    for s in sources[:series_count]:
+        point, _ = anomaly.point_features(s.values, *anomaly.shape_for(s.step))
+        normal.append(point[anomaly.MIN_WINDOW :])
+    points = np.concatenate(normal)
+    points = points[rng.choice(len(points), size=min(len(points), 20_000), replace=False)]
+    forest = IsolationForest(n_estimators=100, contamination=0.01, random_state=seed).fit(points)
+    _export(forecast, x[:1], folder / FORECAST_FILE)
+    _export(forest, points[:1], folder / ANOMALY_FILE)
+    meta = {
+        "format": FORMAT,
+        "trained_at": time.time(),
+        "features": list(features.NAMES),
+        "rows": len(x),
+        "series": len(sources),
+        "residual_quantiles": quantiles,
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "sha256": {name: sha256(folder / name) for name in (FORECAST_FILE, ANOMALY_FILE)},
+    }
+    temporary = folder / (META_FILE + ".tmp")
+    temporary.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    os.replace(temporary, folder / META_FILE)
+    progress(f"готово за {meta['train_seconds']} с")
+    return meta
