@@ -200,6 +200,9 @@ def main() -> int:
     from tests.bench.monitoring import measure as measure_monitoring
 
     results.update(measure_monitoring(app, timed, percentile, signed_in_client))
+    from tests.bench.analysis import measure as measure_analysis
+
+    results.update(measure_analysis(instance))
     if os.environ.get("BENCH_WS_LOAD", "1") != "0":  # a minute of load; BENCH_WS_LOAD=0 skips
         from tests.bench.ws_load import measure as measure_ws_load
 

@@ -44,7 +44,7 @@ def measure(app, timed, percentile, signed_in_client) -> dict[str, float]:
     health = timed(lambda: client.get("/healthz"), 200)
 
     ingest_rate = _ingest_rate(InProcessBus(), 50_000)
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     redis_bus = RedisBus(redis_url, prefix=f"mehhost-bench-{os.getpid()}:")
     try:
         redis_rate = _ingest_rate(redis_bus, 5_000) if redis_bus.ping() else None

@@ -117,14 +117,21 @@ def natural_step(times: list[float]) -> float:
 
 
 def fill_gaps(values: np.ndarray) -> np.ndarray:
-    """A copy with NaNs carried forward from the last reading (and back at the very start)."""
+    """A copy with NaNs carried forward from the last reading (and back at the very start);
+    a 2-D array is filled column by column, an all-NaN column becomes zeros."""
     filled = np.array(values, dtype=float)
     finite = np.isfinite(filled)
-    if not finite.any():
-        return np.zeros_like(filled)
-    index = np.where(finite, np.arange(len(filled)), 0)
-    np.maximum.accumulate(index, out=index)
-    filled = filled[index]
-    first = int(np.argmax(finite))
-    filled[:first] = filled[first]
+    rows = np.arange(len(filled)).reshape((-1,) + (1,) * (filled.ndim - 1))
+    index = np.where(finite, rows, 0)
+    np.maximum.accumulate(index, axis=0, out=index)
+    filled = np.take_along_axis(filled, index, axis=0)
+    first = np.argmax(finite, axis=0)
+    if filled.ndim == 1:
+        filled[:first] = filled[first] if finite.any() else 0.0
+        return filled if finite.any() else np.zeros_like(filled)
+    for column in range(filled.shape[1]):
+        head = first[column]
+        filled[:head, column] = filled[head, column] if finite[:, column].any() else 0.0
+        if not finite[:, column].any():
+            filled[:, column] = 0.0
     return filled

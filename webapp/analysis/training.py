@@ -126,7 +126,7 @@ def train(
         normal.append(point[anomaly.MIN_WINDOW :])
     points = np.concatenate(normal)
     points = points[rng.choice(len(points), size=min(len(points), 20_000), replace=False)]
-    forest = IsolationForest(n_estimators=100, contamination=0.01, random_state=seed).fit(points)
+    forest = IsolationForest(n_estimators=50, contamination=0.01, random_state=seed).fit(points)
     _export(forecast, x[:1], folder / FORECAST_FILE)
     _export(forest, points[:1], folder / ANOMALY_FILE)
     meta = {
