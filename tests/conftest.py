@@ -39,6 +39,8 @@ from webapp.db import make_engine, utcnow  # noqa: E402
 from webapp.extensions import db, limiter  # noqa: E402
 
 MARIADB_URL = os.environ.get("MARIADB_URL", "")
+# Fixtures shared by several test packages (the alert channels pointed at local fakes).
+pytest_plugins = ["tests.alerting"]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "mariadb"])

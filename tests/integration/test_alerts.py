@@ -3,12 +3,10 @@ acknowledgement, retries and the daily report, with an injected clock (never sle
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
-from tests.conftest import csrf_token, patched_settings
-from tests.fakes import RecordingGateway
-from webapp.admin import config
+from tests.alerting import deliveries, fresh
+from tests.conftest import csrf_token
 from webapp.monitoring import alerts, samples, watch
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.collector import notifier_for
@@ -17,30 +15,6 @@ from webapp.monitoring.report import daily_text
 from workers import tasks
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def channels(app, worker_app, mailbox, db_session):
-    telegram, sms = RecordingGateway({"ok": True}), RecordingGateway({"id": "1"})
-    bus = app.extensions["mehhost.bus"]
-    bus.delete(samples.ring_key(PC))
-    with patched_settings(app, telegram_base_url=telegram.url, sms_base_url=sms.url + "/send"):
-        with app.app_context():
-            section = config.ChannelConfig(
-                emails=("ops@example.ru",),
-                telegram_token="T0KEN",
-                telegram_chat_ids=("42",),
-                sms_api_key="k3y",
-                sms_phones=("+79990001122",),
-            )
-            config.save_section(
-                db_session, "channels", section, app.extensions["mehhost.pii"], None
-            )
-            db_session.commit()
-        yield telegram, sms, mailbox
-    bus.delete(samples.ring_key(PC))
-    telegram.close()
-    sms.close()
 
 
 def cpu(app, db_session, value: float, now: datetime) -> list[Alert]:
@@ -52,16 +26,6 @@ def cpu(app, db_session, value: float, now: datetime) -> list[Alert]:
         db_session.commit()
     tasks.deliver_alerts.call_local()
     return changed
-
-
-def fresh(db_session, row):
-    """The row as stored now (a worker task ends the session the test holds objects from)."""
-    return db_session.get(type(row), row.id)
-
-
-def deliveries(db_session, reason: str | None = None) -> list[AlertDelivery]:
-    found = db_session.scalars(select(AlertDelivery).order_by(AlertDelivery.id)).all()
-    return [d for d in found if reason is None or d.reason == reason]
 
 
 def test_critical_cpu_reaches_every_channel_and_clears_with_hysteresis(app, db_session, channels):

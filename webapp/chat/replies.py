@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from webapp.analysis import economy
 from webapp.bus import Bus
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
@@ -62,7 +63,7 @@ def request_reply(
         "kind": "chat_reply",
         "priority": priority,
         "messages": prompt,
-        "max_tokens": min(REPLY_MAX_TOKENS, character.max_length // 2 + 16),
+        "max_tokens": economy.cap(bus, min(REPLY_MAX_TOKENS, character.max_length // 2 + 16)),
         "temperature": character.temperature,
         "meta": {
             "message_id": reply.id,

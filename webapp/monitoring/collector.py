@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from webapp.admin.config import load_section
+from webapp.analysis import economy
+from webapp.analysis import watch as analysis_watch
+from webapp.analysis.service import models_of
 from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
 from webapp.monitoring import alerts, presence, samples, watch
@@ -21,6 +24,8 @@ from webapp.monitoring.catalogue import INTERVAL_S, VDS
 
 log = logging.getLogger(__name__)
 LEADER_KEY = "monitoring:collector"
+ANALYSIS_EVERY_S = 60
+PREDICTION_EVERY_S = 600
 
 
 def notifier_for(app: Flask, session) -> alerts.Notifier:
@@ -46,6 +51,8 @@ class Collector:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.sampler = samples.VdsSampler(app.extensions["mehhost.settings"].instance_path, clock)
         self._last_rollup = 0.0
+        self._last_analysis = 0.0
+        self._last_prediction = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,12 +69,28 @@ class Collector:
                 if now - self._last_rollup >= samples.MINUTE:
                     samples.roll_up(session, self.bus, moment)
                     self._last_rollup = now
-                changed = watch.evaluate(session, self.bus, notifier_for(self.app, session), moment)
+                notifier = notifier_for(self.app, session)
+                changed = watch.evaluate(session, self.bus, notifier, moment)
+                changed += self._analyse(session, notifier, now, moment)
                 session.commit()
             finally:
                 session.close()
             if changed:
                 queue_deliveries()
+
+    def _analyse(self, session, notifier, now: float, moment: datetime) -> list:
+        """Anomalies over the rings every minute, predicted crossings every ten minutes."""
+        economy.update(self.bus, now)
+        changed: list = []
+        if now - self._last_analysis < ANALYSIS_EVERY_S:
+            return changed
+        self._last_analysis = now
+        models = models_of(self.app)
+        changed += analysis_watch.evaluate_anomalies(session, self.bus, notifier, models, moment)[0]
+        if now - self._last_prediction >= PREDICTION_EVERY_S:
+            self._last_prediction = now
+            changed += analysis_watch.predict_crossings(session, self.bus, notifier, models, moment)
+        return changed
 
     def _loop(self) -> None:
         while not self._stop.is_set():
