@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, url_for
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from webapp.i18n import current_theme
@@ -47,6 +48,11 @@ def register_template_helpers(app: Flask) -> None:
 
     def static_url(filename: str) -> str:
         return url_for("static", filename=filename, v=_digest(filename))
+
+    @app.template_filter("timestamp_format")
+    def timestamp_format(epoch: float, pattern: str = "d MMM, HH:mm") -> str:
+        """Epoch seconds as a date and time in the viewer's time zone."""
+        return format_datetime(datetime.fromtimestamp(float(epoch), UTC), pattern)
 
     @app.context_processor
     def _globals():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.admin.access import admin_only
 from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
+from webapp.analysis import overview
+from webapp.analysis.service import models_of
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
 from webapp.inference.status import read_status
@@ -24,6 +26,23 @@ from webapp.monitoring.widgets import hour_graphs, panel
 from webapp.rendering import render
 
 bp = Blueprint("admin_panel", __name__, url_prefix="/admin")
+
+
+@bp.get("/analysis")
+@admin_only
+def analysis():
+    db.read_only()
+    models = models_of(current_app._get_current_object())
+    bus, now = get_bus(), time.time()
+    return render_template(
+        "admin/analysis.html",
+        models=models,
+        economy=overview.economy_state(bus),
+        forecasts=overview.forecasts(db.session, models, utcnow()),
+        anomalies=overview.recent_anomalies(bus, models, now),
+        chart_w=overview.CHART_W,
+        chart_h=overview.CHART_H,
+    )
 
 
 @bp.get("/")
