@@ -101,26 +101,15 @@ def test_a_users_activity_shows_sign_ins_devices_and_messages_per_day(
     db_session.add(dialog)
     db_session.flush()
     now = utcnow()
+
+    def message(role, status, days_ago=0):
+        when = now - timedelta(days=days_ago)
+        db_session.add(Message(dialog_id=dialog.id, role=role, status=status, created_at=when))
+
     for days_ago, count in ((0, 3), (2, 1), (40, 5)):  # 40 days ago is outside the chart
         for _ in range(count):
-            db_session.add(
-                Message(
-                    dialog_id=dialog.id,
-                    role=MessageRole.USER,
-                    text="привет",
-                    status=Status.DELIVERED,
-                    created_at=now - timedelta(days=days_ago),
-                )
-            )
-    db_session.add(
-        Message(
-            dialog_id=dialog.id,
-            role=MessageRole.ASSISTANT,
-            text="ответ",
-            status=Status.DONE,
-            created_at=now,
-        )
-    )
+            message(MessageRole.USER, Status.DELIVERED, days_ago)
+    message(MessageRole.ASSISTANT, Status.DONE)  # the character's words are not counted
     db_session.commit()
 
     listing = client.get("/admin/users?q=Вера").get_data(as_text=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -30,8 +31,6 @@ class Window:
     metrics: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        from datetime import UTC, datetime
-
         return {
             "start": datetime.fromtimestamp(self.start, UTC).isoformat(),
             "end": datetime.fromtimestamp(self.end, UTC).isoformat(),

@@ -16,7 +16,9 @@ from webapp.analysis import anomaly, forecast, synthetic
 from webapp.analysis.errors import AnalysisError
 from webapp.analysis.model import folder_of
 from webapp.analysis.series import STEP_S, natural_step, read_csv, resample
-from webapp.analysis.service import models_of, reload
+from webapp.analysis.service import metric_series, models_of, reload
+from webapp.extensions import db
+from webapp.monitoring.catalogue import METRICS
 
 group = AppGroup("analysis", help="Load forecasts and anomaly detection on metric series.")
 CSV_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -81,10 +83,7 @@ def detect_command(file: Path) -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing when a model is already there.")
 def train_command(series_count: int, days: int, if_missing: bool) -> None:
     """Train the forecast and anomaly models on generated load plus the collected history."""
-    from webapp.analysis.service import metric_series
     from webapp.analysis.training import train
-    from webapp.extensions import db
-    from webapp.monitoring.catalogue import METRICS
 
     folder = folder_of(current_app.extensions["mehhost.settings"].instance_path)
     if if_missing and (folder / "meta.json").exists():

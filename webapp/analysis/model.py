@@ -36,6 +36,7 @@ class Models:
     meta: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     load_ms: float = 0.0
+    stamp: float | None = None  # meta.json's mtime when loaded; models_of reloads on change
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         name = self.forecast.get_inputs()[0].name

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from webapp.analysis import forecast
-from webapp.analysis.model import Models, folder_of, load
+from webapp.analysis.model import META_FILE, Models, folder_of, load
 from webapp.analysis.series import STEP_S, Series, resample
 from webapp.monitoring import samples
 from webapp.monitoring.catalogue import METRICS
@@ -20,14 +20,25 @@ HISTORY_DAYS = 14  # enough for weekly lags and a fair Holt-Winters start
 _lock = threading.Lock()
 
 
+def _stamp(folder: Path) -> float | None:
+    try:
+        return (folder / META_FILE).stat().st_mtime
+    except OSError:
+        return None
+
+
 def models_of(app: Flask) -> Models:
-    """This process's models, loaded on first use; reload() after training."""
+    """This process's models, loaded on first use and again whenever training (in any process:
+    the CLI, the worker) has written a new meta.json since."""
+    folder = folder_of(app.extensions["mehhost.settings"].instance_path)
+    stamp = _stamp(folder)
     models = app.extensions.get("mehhost.analysis")
-    if models is None:
+    if models is None or models.stamp != stamp:
         with _lock:
             models = app.extensions.get("mehhost.analysis")
-            if models is None:
-                models = load(folder_of(app.extensions["mehhost.settings"].instance_path))
+            if models is None or models.stamp != stamp:
+                models = load(folder)
+                models.stamp = stamp
                 app.extensions["mehhost.analysis"] = models
     return models
 
@@ -45,7 +56,3 @@ def metric_series(session: Session, key: str, now: datetime, days: int = HISTORY
     if len(points) < 2:
         return Series(since.timestamp(), STEP_S, np.full(1, np.nan), ["нет истории"])
     return resample([p.bucket.timestamp() for p in points], [p.mean for p in points], STEP_S)
-
-
-def forecast_metric(session: Session, models: Models, key: str, now: datetime, method: str):
-    return forecast.forecast(metric_series(session, key, now), models, method)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.analysis import anomaly, forecast
@@ -40,8 +41,6 @@ def _label(source: str, name: str) -> str:
 
 
 def _firing(session: Session, prefix: str) -> dict[str, Alert]:
-    from sqlalchemy import select
-
     rows = session.scalars(
         select(Alert).where(Alert.key.startswith(prefix), Alert.state == AlertState.FIRING)
     )
