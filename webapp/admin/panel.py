@@ -12,8 +12,8 @@ from flask_login import current_user
 from webapp.admin.access import admin_only
 from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
-from webapp.analysis import overview
-from webapp.analysis.service import models_of
+from webapp.analysis import economy, overview
+from webapp.analysis.service import models_of, recent_anomalies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
 from webapp.inference.status import read_status
@@ -37,9 +37,9 @@ def analysis():
     return render_template(
         "admin/analysis.html",
         models=models,
-        economy=overview.economy_state(bus),
+        economy=economy.state(bus),
         forecasts=overview.forecasts(db.session, models, utcnow()),
-        anomalies=overview.recent_anomalies(bus, models, now),
+        anomalies=recent_anomalies(bus, models, now),
         chart_w=overview.CHART_W,
         chart_h=overview.CHART_H,
     )

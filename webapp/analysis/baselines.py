@@ -75,12 +75,3 @@ def holt_winters(y, origins, horizons, period: int = DAY, states=None) -> np.nda
     damped = np.cumsum(HW_PHI ** np.arange(1, horizons.max() + 1))[horizons - 1]
     seasonal = season[np.clip(_season_back(origins, horizons, period), 0, None)]
     return level[origins][:, None] + trend[origins][:, None] * damped[None, :] + seasonal
-
-
-def all_baselines(y: np.ndarray, origins, horizons) -> dict[str, np.ndarray]:
-    """Every baseline's forecasts, shape (origins, horizons)."""
-    return {
-        "seasonal_naive": seasonal_naive(y, origins, horizons),
-        "ewma": ewma(y, origins, horizons),
-        "holt_winters": holt_winters(y, origins, horizons),
-    }

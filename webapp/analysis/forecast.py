@@ -68,12 +68,7 @@ def forecast(series: Series, models=None, method: str = MODEL, hours: float = 24
         return Forecast(MODEL, times, values, values + low_q * scale[0], values + high_q * scale[0])
     if method == MODEL or (method == "seasonal_naive" and not enough):
         method = "holt_winters" if enough else "ewma"
-    paths = {
-        "seasonal_naive": lambda: baselines.seasonal_naive(y, origin, horizons, ctx.period),
-        "ewma": lambda: baselines.ewma(y, origin, horizons, ctx.ewma),
-        "holt_winters": lambda: baselines.holt_winters(y, origin, horizons, ctx.period, ctx.hw),
-    }
-    values = paths[method]()[0]
+    values = baseline_paths(ctx, origin, horizons)[method][0]
     # A baseline's interval: its own one-step error spread, widening with the square root of h.
     recent = y[-ctx.period :]
     spread = float(np.std(np.diff(recent))) if len(recent) > 2 else 0.0
@@ -81,14 +76,19 @@ def forecast(series: Series, models=None, method: str = MODEL, hours: float = 24
     return Forecast(method, times, values, values - width, values + width)
 
 
+def baseline_paths(ctx: features.Context, origins, horizons) -> dict[str, np.ndarray]:
+    """Each baseline's forecasts, shape (origins, horizons), from the data up to each origin."""
+    y = ctx.y
+    return {
+        "seasonal_naive": baselines.seasonal_naive(y, origins, horizons, ctx.period),
+        "ewma": baselines.ewma(y, origins, horizons, ctx.ewma),
+        "holt_winters": baselines.holt_winters(y, origins, horizons, ctx.period, ctx.hw),
+    }
+
+
 def forecasts_at(ctx: features.Context, origins, h: int, models=None) -> dict[str, np.ndarray]:
     """Every method's forecast h steps ahead of each origin, from the data up to it alone."""
-    y = ctx.y
-    paths = {
-        "seasonal_naive": baselines.seasonal_naive(y, origins, [h], ctx.period)[:, 0],
-        "ewma": baselines.ewma(y, origins, [h], ctx.ewma)[:, 0],
-        "holt_winters": baselines.holt_winters(y, origins, [h], ctx.period, ctx.hw)[:, 0],
-    }
+    paths = {name: path[:, 0] for name, path in baseline_paths(ctx, origins, [h]).items()}
     if models is not None and models.forecast is not None:
         paths[MODEL] = model_paths(models, ctx, origins, [h])[:, 0]
     return paths

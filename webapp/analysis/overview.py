@@ -1,5 +1,5 @@
-"""What the admin's analysis page shows: the model's state, economy mode, each metric's next 24
-hours (peak, interval, crossing of its critical level) and the last hour's anomalies."""
+"""Each metric's next 24 hours for the admin's analysis page: peak, interval, the crossing of
+its critical level, and the chart's SVG points."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
-from webapp.analysis import anomaly, economy, forecast
+from webapp.analysis import forecast
 from webapp.analysis.model import Models
 from webapp.analysis.service import metric_series
-from webapp.bus import Bus
-from webapp.monitoring import samples
-from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCES
+from webapp.monitoring.catalogue import METRICS
 from webapp.monitoring.thresholds import current_levels
 
 CHART_W, CHART_H = 240, 48
@@ -81,16 +79,3 @@ def forecasts(session: Session, models: Models, now: datetime) -> list[MetricFor
             )
         )
     return found
-
-
-def recent_anomalies(bus: Bus, models: Models, now: float) -> dict[str, anomaly.HourAnalysis]:
-    return {
-        source: anomaly.analyse_samples(
-            samples.recent(bus, source, since=now - 3600), INTERVAL_S[source], models
-        )
-        for source in SOURCES
-    }
-
-
-def economy_state(bus: Bus):
-    return economy.state(bus)

@@ -42,10 +42,6 @@ class Series:
         finite = self.values[np.isfinite(self.values)]
         return bool(finite.size) and float(finite.min()) >= 0 and float(finite.max()) <= 100
 
-    def tail(self, count: int) -> Series:
-        cut = max(0, len(self.values) - count)
-        return Series(self.time_at(cut), self.step, self.values[cut:], list(self.notes))
-
 
 def _parse_time(raw: str) -> float:
     raw = raw.strip()

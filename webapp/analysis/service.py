@@ -11,10 +11,12 @@ import numpy as np
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from webapp.analysis.anomaly import HourAnalysis, analyse_samples
 from webapp.analysis.model import META_FILE, Models, folder_of, load
 from webapp.analysis.series import STEP_S, Series, resample
+from webapp.bus import Bus
 from webapp.monitoring import samples
-from webapp.monitoring.catalogue import METRICS
+from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCES
 
 HISTORY_DAYS = 14  # enough for weekly lags and a fair Holt-Winters start
 _lock = threading.Lock()
@@ -56,3 +58,13 @@ def metric_series(session: Session, key: str, now: datetime, days: int = HISTORY
     if len(points) < 2:
         return Series(since.timestamp(), STEP_S, np.full(1, np.nan), ["нет истории"])
     return resample([p.bucket.timestamp() for p in points], [p.mean for p in points], STEP_S)
+
+
+def recent_anomalies(bus: Bus, models: Models | None, now: float) -> dict[str, HourAnalysis]:
+    """The last hour of each source's ring analysed for anomalies."""
+    return {
+        source: analyse_samples(
+            samples.recent(bus, source, since=now - 3600), INTERVAL_S[source], models
+        )
+        for source in SOURCES
+    }

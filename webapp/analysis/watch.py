@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from webapp.analysis import anomaly, forecast
 from webapp.analysis.model import Models
-from webapp.analysis.service import metric_series
+from webapp.analysis.service import metric_series, recent_anomalies
 from webapp.bus import Bus
 from webapp.monitoring import alerts, samples
-from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCE_LABELS, SOURCES
+from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCE_LABELS
 from webapp.monitoring.models import Alert, AlertState, Severity
 from webapp.monitoring.thresholds import current_levels
 
@@ -52,12 +52,9 @@ def evaluate_anomalies(
 ) -> tuple[list[Alert], dict[str, anomaly.HourAnalysis]]:
     """Alert on current medium/high anomalies of each source's last hour; resolve the rest."""
     changed: list[Alert] = []
-    results = {}
     current: set[str] = set()
-    for source in SOURCES:
-        ring = samples.recent(bus, source, since=now.timestamp() - 3600)
-        result = anomaly.analyse_samples(ring, INTERVAL_S[source], models)
-        results[source] = result
+    results = recent_anomalies(bus, models, now.timestamp())
+    for source, result in results.items():
         recent_enough = now.timestamp() - RECENT_STEPS * INTERVAL_S[source]
         for window in result.windows:
             if window.severity not in ALERTING or window.end < recent_enough:
