@@ -6,15 +6,15 @@ from flask_login import current_user
 
 from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
-from webapp.accounts.service import change_role, email_of, set_blocked
+from webapp.accounts.service import change_role, email_of
 from webapp.admin.access import admin_only
 from webapp.admin.activity import BAR_W, CHART_H, SIGN_IN_EVENTS, user_activity
-from webapp.admin.audit import audit_action
+from webapp.admin.audit import audit_action, block_audited
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
 from webapp.auth.service import unlock
 from webapp.auth.web import client_ip
 from webapp.db import utcnow
-from webapp.extensions import db, get_bus, get_pii
+from webapp.extensions import db, get_pii
 from webapp.rendering import render, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -80,26 +80,11 @@ def set_role(user_id: int):
 def block(user_id: int):
     blocked = request.form.get("blocked") == "1"
     target = _target(user_id)
-    before = {"blocked": target.is_blocked}
     try:
-        set_blocked(
-            db.session,
-            get_bus(),
-            target,
-            blocked,
-            by=current_user,
-            ip=client_ip(),
-            reason=request.form.get("reason", ""),
-        )
+        block_audited(target, blocked, request.form.get("reason", "")[:200])
     except AccountError as exc:
         flash(str(exc), "error")
         return _back()
-    audit_action(
-        "user_blocked" if blocked else "user_unblocked",
-        f"user:{target.id}",
-        before,
-        {"blocked": target.is_blocked, "reason": request.form.get("reason", "")[:200]},
-    )
     db.session.commit()
     flash(_("Пользователь заблокирован") if blocked else _("Пользователь разблокирован"), "ok")
     return _back()

@@ -7,13 +7,11 @@ from sqlalchemy import select
 
 from webapp.accounts.errors import AccountError
 from webapp.accounts.models import User
-from webapp.accounts.service import set_blocked
-from webapp.admin.audit import audit_action
-from webapp.auth.web import client_ip
+from webapp.admin.audit import audit_action, block_audited
 from webapp.characters.models import Character, CharacterState
 from webapp.chat.models import Dialog, Message
 from webapp.db import utcnow
-from webapp.extensions import db, get_bus, limiter
+from webapp.extensions import db, limiter
 from webapp.moderation import service, tables
 from webapp.moderation.access import may_report, moderators_only
 from webapp.moderation.errors import ModerationError
@@ -82,18 +80,10 @@ def block_user(user_id: int):
     blocked = request.form.get("blocked") == "1"
     try:
         reason = service.clean_reason(request.form.get("reason", "")) if blocked else ""
-        set_blocked(
-            db.session, get_bus(), target, blocked, by=current_user, ip=client_ip(), reason=reason
-        )
+        block_audited(target, blocked, reason)
     except (ModerationError, AccountError) as exc:
         flash(str(exc), "error")
         return _back("moderation.users")
-    audit_action(
-        "user_blocked" if blocked else "user_unblocked",
-        f"user:{target.id}",
-        {"blocked": not blocked},
-        {"blocked": blocked, "reason": reason},
-    )
     db.session.commit()
     flash(_("Пользователь заблокирован") if blocked else _("Пользователь разблокирован"), "ok")
     return _back("moderation.users")
