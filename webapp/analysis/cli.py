@@ -12,9 +12,9 @@ import numpy as np
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from webapp.analysis import anomaly, forecast, synthetic
+from webapp.analysis import anomaly, forecast, scenarios, synthetic, traffic
 from webapp.analysis.errors import AnalysisError
-from webapp.analysis.model import folder_of
+from webapp.analysis.model import FILES, folder_of, load
 from webapp.analysis.series import STEP_S, natural_step, read_csv, resample
 from webapp.analysis.service import metric_series, models_of, reload
 from webapp.extensions import db
@@ -80,15 +80,18 @@ def detect_command(file: Path) -> None:
     "--series", "series_count", default=10, show_default=True, type=click.IntRange(2, 200)
 )
 @click.option("--days", default=42, show_default=True, type=click.IntRange(9, 365))
-@click.option("--if-missing", is_flag=True, help="Do nothing when a model is already there.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when usable models are already there.")
 def train_command(series_count: int, days: int, if_missing: bool) -> None:
-    """Train the forecast and anomaly models on generated load plus the collected history."""
+    """Train the forecast, anomaly and traffic models on generated data plus the history."""
     from webapp.analysis.training import train
 
     folder = folder_of(current_app.extensions["mehhost.settings"].instance_path)
-    if if_missing and (folder / "meta.json").exists():
-        click.echo(f"model already in {folder}")
-        return
+    if if_missing:
+        present = load(folder)
+        if all(getattr(present, name) is not None for name in FILES):
+            click.echo(f"model already in {folder}")
+            return
+        click.echo("; ".join(present.problems))
     now = datetime.now(UTC)
     with db.new_session() as session:
         history = [metric_series(session, key, now, days=90) for key in METRICS]
@@ -139,6 +142,53 @@ def generate_command(
                 ]
             }
         )
+
+
+@group.command("traffic")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--window", default=traffic.WINDOW_S, show_default=True, type=click.IntRange(10, 3600)
+)
+def traffic_command(file: Path, window: int) -> None:
+    """Attack probability and class per window of an access log (nginx combined or ours)."""
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        requests = traffic.read_lines(handle)
+    models = models_of(current_app)
+    found = traffic.windows(requests, window)
+    verdicts = traffic.classify(found, models)
+    _print(
+        {
+            "file": str(file),
+            "lines": requests.read,
+            "skipped_unknown_format": requests.skipped,
+            "model_problems": models.problems,
+            "alert_at": traffic.ALERT_AT,
+            "windows": [
+                {
+                    "start": datetime.fromtimestamp(v.start, UTC).isoformat(),
+                    "requests": v.requests,
+                    "attack": v.attack,
+                    "class": v.kind,
+                    "probabilities": v.probabilities,
+                }
+                for v in verdicts
+            ],
+        }
+    )
+
+
+@group.command("replay")
+@click.argument("kind", type=click.Choice(scenarios.KINDS))
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["combined", "json"]), default="combined")
+@click.option("--seed", default=0, show_default=True)
+def replay_command(kind: str, file: Path, fmt: str, seed: int) -> None:
+    """Write a generated access log: calm minutes, then the event KIND (for `traffic`)."""
+    scenario = scenarios.generate(kind, np.random.default_rng(seed))
+    lines = scenarios.to_lines(scenario.requests, fmt)
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    at = datetime.fromtimestamp(scenario.event_at, UTC).isoformat()
+    click.echo(f"{len(lines)} lines written to {file}; the event starts at {at}", err=True)
 
 
 def init_app(app: Flask) -> None:

@@ -18,9 +18,11 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the features change: older files are then stale
+FORMAT = 2  # bump when the features change: older files are then stale
 FORECAST_FILE = "forecast.onnx"
 ANOMALY_FILE = "anomaly.onnx"
+TRAFFIC_FILE = "traffic.onnx"
+FILES = {"forecast": FORECAST_FILE, "anomaly": ANOMALY_FILE, "traffic": TRAFFIC_FILE}
 META_FILE = "meta.json"
 STALE_AFTER_DAYS = 30
 
@@ -33,6 +35,7 @@ def folder_of(instance_path: str | Path) -> Path:
 class Models:
     forecast: Any = None  # onnxruntime.InferenceSession
     anomaly: Any = None
+    traffic: Any = None  # the calibrated attack classifier over access-log windows
     meta: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     load_ms: float = 0.0
@@ -46,6 +49,11 @@ class Models:
         """Isolation Forest decision values: below 0 is unusual."""
         name = self.anomaly.get_inputs()[0].name
         return self.anomaly.run(None, {name: features})[1].ravel()
+
+    def traffic_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities per window, columns in traffic.CLASSES order."""
+        name = self.traffic.get_inputs()[0].name
+        return self.traffic.run(None, {name: features})[1]
 
     def quantiles(self, horizon_fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper residual quantiles (scale units) by horizon as a fraction of a day."""
@@ -94,7 +102,7 @@ def load(folder: Path, now: float | None = None) -> Models:
     trained = float(models.meta.get("trained_at", 0))
     if (now or time.time()) - trained > STALE_AFTER_DAYS * 86_400:
         models.problems.append(f"модель старше {STALE_AFTER_DAYS} дней: стоит переобучить")
-    for attribute, filename in (("forecast", FORECAST_FILE), ("anomaly", ANOMALY_FILE)):
+    for attribute, filename in FILES.items():
         path = folder / filename
         expected = models.meta.get("sha256", {}).get(filename)
         try:

@@ -14,8 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from webapp.analysis import anomaly, features, synthetic
-from webapp.analysis.model import ANOMALY_FILE, FORECAST_FILE, FORMAT, META_FILE, sha256
+from webapp.analysis import anomaly, features, scenarios, synthetic, traffic
+from webapp.analysis.model import (
+    ANOMALY_FILE,
+    FILES,
+    FORECAST_FILE,
+    FORMAT,
+    META_FILE,
+    TRAFFIC_FILE,
+    sha256,
+)
 from webapp.analysis.series import DAY, WEEK, Series, fill_gaps
 
 ORIGIN_EVERY = 5
@@ -77,9 +85,37 @@ def _residual_quantiles(model, series: Series) -> dict:
     return {"edges": list(QUANTILE_EDGES), "low": low, "high": high}
 
 
+TRAFFIC_SCENARIOS = 500
+
+
+def traffic_windows(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and labels of `count` generated scenarios, the kinds taken in turn."""
+    blocks_x, blocks_y = [], []
+    for n in range(count):
+        scenario = scenarios.generate(scenarios.KINDS[n % len(scenarios.KINDS)], rng)
+        found = traffic.windows(scenario.requests)
+        blocks_x.append(found.x)
+        blocks_y.append(scenario.labels(found.starts))
+    return np.concatenate(blocks_x), np.concatenate(blocks_y)
+
+
+def _traffic_classifier(x: np.ndarray, y: np.ndarray, seed: int):
+    """Gradient boosting with sigmoid calibration (3 folds): probabilities that mean what they
+    say, so "attack at >= 0.9" is a threshold on a probability, not on a raw score."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    booster = GradientBoostingClassifier(
+        n_estimators=80, max_depth=3, learning_rate=0.15, subsample=0.8, random_state=seed
+    )
+    return CalibratedClassifierCV(booster, method="sigmoid", cv=3).fit(x, y)
+
+
 def _export(model, sample: np.ndarray, path: Path, **options) -> None:
     from skl2onnx import to_onnx
 
+    if hasattr(model, "predict_proba"):
+        options = {"options": {id(model): {"zipmap": False}}}
     onnx_model = to_onnx(model, sample, target_opset={"": 17, "ai.onnx.ml": 3}, **options)
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(onnx_model.SerializeToString())
@@ -93,9 +129,10 @@ def train(
     series_count: int = 10,
     days: float = 42,
     seed: int = 0,
+    traffic_scenarios: int = TRAFFIC_SCENARIOS,
     progress=lambda message: None,
 ) -> dict:
-    """Fit both models, write them and meta.json into `folder`; return the meta."""
+    """Fit the three models, write them and meta.json into `folder`; return the meta."""
     from sklearn.ensemble import GradientBoostingRegressor, IsolationForest
 
     started = time.perf_counter()
@@ -127,8 +164,12 @@ def train(
     points = np.concatenate(normal)
     points = points[rng.choice(len(points), size=min(len(points), 20_000), replace=False)]
     forest = IsolationForest(n_estimators=50, contamination=0.01, random_state=seed).fit(points)
+    progress("обучение классификатора трафика (атаки, боты, подбор паролей)…")
+    traffic_x, traffic_y = traffic_windows(traffic_scenarios, rng)
+    classifier = _traffic_classifier(traffic_x, traffic_y, seed)
     _export(forecast, x[:1], folder / FORECAST_FILE)
     _export(forest, points[:1], folder / ANOMALY_FILE)
+    _export(classifier, traffic_x[:1], folder / TRAFFIC_FILE)
     meta = {
         "format": FORMAT,
         "trained_at": time.time(),
@@ -136,8 +177,11 @@ def train(
         "rows": len(x),
         "series": len(sources),
         "residual_quantiles": quantiles,
+        "traffic_features": list(traffic.NAMES),
+        "traffic_classes": list(traffic.CLASSES),
+        "traffic_windows": len(traffic_x),
         "train_seconds": round(time.perf_counter() - started, 1),
-        "sha256": {name: sha256(folder / name) for name in (FORECAST_FILE, ANOMALY_FILE)},
+        "sha256": {name: sha256(folder / name) for name in FILES.values()},
     }
     temporary = folder / (META_FILE + ".tmp")
     temporary.write_text(json.dumps(meta, indent=1), encoding="utf-8")
