@@ -64,6 +64,8 @@ class Settings:
     monitor_collect: bool
     max_content_length: int
     log_level: str
+    request_log: Path | None  # our JSON request log (REQUEST_LOG=off for none)
+    access_logs: tuple[Path, ...]  # what the traffic watch reads: ours and nginx's
 
     @property
     def production(self) -> bool:
@@ -175,6 +177,22 @@ def _bool(values: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _optional_path(raw: str) -> Path | None:
+    return None if raw.strip().lower() in ("off", "none", "-") else Path(raw.strip())
+
+
+def _paths(values: dict[str, str], name: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
+    """A comma-separated list of files; each must be an absolute path."""
+    raw = values.get(name, "")
+    if not raw.strip():
+        return default
+    paths = tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
+    for path in paths:
+        if not path.is_absolute():
+            raise ConfigError(f"{name}: {str(path)!r} must be an absolute path")
+    return paths
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read, validate and return the settings; raise ConfigError naming the first bad setting."""
     environ = dict(os.environ if environ is None else environ)
@@ -197,6 +215,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     database_url = values.get("DATABASE_URL") or f"sqlite:///{instance / 'mehhost.db'}"
     _check_database_url(database_url)
     production = env == "production"
+    request_log = _optional_path(
+        values.get("REQUEST_LOG") or str(instance / "logs" / "requests.log")
+    )
     return Settings(
         env=env,
         instance_path=instance,
@@ -230,4 +251,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         monitor_collect=_bool(values, "MONITOR_COLLECT", env != "test"),
         max_content_length=_int(values, "MAX_CONTENT_LENGTH", 2_621_440, 1024, 1 << 30),
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
+        request_log=request_log,
+        access_logs=_paths(values, "ACCESS_LOGS", (request_log,) if request_log else ()),
     )

@@ -98,3 +98,17 @@ def test_without_a_model_the_cli_says_so_and_uses_the_baselines(app, settings, t
     report = json_of(runner.invoke(args=["analysis", "backtest", str(data)]).output)
     assert report["model_problems"] and "model" not in report["horizons"]["1h"]["mae"]
     app.extensions.pop("mehhost.analysis", None)
+
+
+def test_replay_then_traffic_scores_each_minute_of_the_log(cli, tmp_path):
+    log = tmp_path / "access.log"
+    written = cli("replay", "flood", str(log), "--seed", "3")
+    assert written.exit_code == 0, written.output
+    with log.open("a") as handle:
+        handle.write("not a log line\n")
+    report = json_of(cli("traffic", str(log)).output)
+    assert report["skipped_unknown_format"] == 1 and report["model_problems"] == []
+    minutes = report["windows"]
+    assert len(minutes) == 12 and minutes[0]["start"].endswith("+00:00")
+    assert all(m["attack"] < report["alert_at"] for m in minutes[:6])
+    assert all(m["attack"] >= report["alert_at"] and m["class"] == "flood" for m in minutes[6:])

@@ -12,8 +12,9 @@ from flask_login import current_user
 from webapp.admin.access import admin_only
 from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
-from webapp.analysis import economy, overview
+from webapp.analysis import economy, overview, traffic
 from webapp.analysis.service import models_of, recent_anomalies
+from webapp.analysis.watch import TRAFFIC_STATE_KEY
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
 from webapp.inference.status import read_status
@@ -40,6 +41,9 @@ def analysis():
         economy=economy.state(bus),
         forecasts=overview.forecasts(db.session, models, utcnow()),
         anomalies=recent_anomalies(bus, models, now),
+        traffic=bus.get(TRAFFIC_STATE_KEY),
+        traffic_labels=traffic.CLASS_LABELS,
+        alert_at=traffic.ALERT_AT,
         chart_w=overview.CHART_W,
         chart_h=overview.CHART_H,
     )

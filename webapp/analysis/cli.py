@@ -146,15 +146,12 @@ def generate_command(
 
 @group.command("traffic")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--window", default=traffic.WINDOW_S, show_default=True, type=click.IntRange(10, 3600)
-)
-def traffic_command(file: Path, window: int) -> None:
-    """Attack probability and class per window of an access log (nginx combined or ours)."""
+def traffic_command(file: Path) -> None:
+    """Attack probability and class per minute of an access log (nginx combined or ours)."""
     with file.open(encoding="utf-8", errors="replace") as handle:
         requests = traffic.read_lines(handle)
     models = models_of(current_app)
-    found = traffic.windows(requests, window)
+    found = traffic.windows(requests)
     verdicts = traffic.classify(found, models)
     _print(
         {
@@ -164,13 +161,7 @@ def traffic_command(file: Path, window: int) -> None:
             "model_problems": models.problems,
             "alert_at": traffic.ALERT_AT,
             "windows": [
-                {
-                    "start": datetime.fromtimestamp(v.start, UTC).isoformat(),
-                    "requests": v.requests,
-                    "attack": v.attack,
-                    "class": v.kind,
-                    "probabilities": v.probabilities,
-                }
+                {**v.as_dict(), "start": datetime.fromtimestamp(v.start, UTC).isoformat()}
                 for v in verdicts
             ],
         }

@@ -70,6 +70,8 @@ VISITOR_PATHS = (
 )
 FLOOD_TARGETS = ("/", "/characters", "/auth/login", "/search", "/chat/1/messages", "/healthz")
 KINDS = ("calm", "flash", "bot", "stuffing", "flood")
+# Training takes the kinds in this turn: attacks and flash crowds (the hard normal case) twice.
+TRAINING_TURN = ("calm", "flash", "bot", "stuffing", "flood", "flash", "stuffing", "flood")
 LABEL = {"calm": 0, "flash": 0, "bot": 1, "stuffing": 2, "flood": 3}
 
 
@@ -192,7 +194,7 @@ def generate(
     pool = columns.new_ips(max(2, int(users * rng.uniform(0.6, 1.0))))  # some share a NAT
     agents = _browser_agents(rng, columns, len(pool))
     base = np.full(minutes, users * per_user) * rng.uniform(0.85, 1.15, size=minutes)
-    failed = users * rng.uniform(0.0, 0.0005)  # failed logins a second among real users
+    failed = users * rng.uniform(0.0, 0.0001)  # failed logins a second among real users
     _users(rng, columns, base, start, pool, agents, USER_PATHS, failed)
     after = np.arange(minutes) >= calm
     length = int(after.sum())
@@ -259,7 +261,9 @@ def _stuffing(rng, columns, after, start, hosts=None, rate=None) -> None:
 
 
 def _flood(rng, columns, after, start, usual: float, hosts=None, rate=None) -> None:
-    hosts = columns.new_ips(hosts or int(np.exp(rng.uniform(0, np.log(5000)))))
+    if not hosts:  # a few machines or a botnet of hundreds to thousands
+        hosts = int(np.exp(rng.uniform(0, np.log(50) if rng.random() < 0.3 else np.log(8000))))
+    hosts = columns.new_ips(hosts)
     rate = rate or min(1500.0, max(usual * rng.uniform(8, 150), rng.uniform(20, 600)))
     time = _times(rng, after * rate, start)
     targets = [columns.paths(t) for t in rng.choice(FLOOD_TARGETS, size=rng.integers(1, 4))]

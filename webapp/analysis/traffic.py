@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,11 @@ NAMES = (
     "static_share",
     "bot_agent_share",
     "post_share",
+    "top_path_share",
+    "static_ip_share",
+    "new_ip_static_share",
+    "failures_from_new_ips",
+    "login_only_failing_ips",
 )
 CLASSES = ("normal", "bot", "stuffing", "flood")
 CLASS_LABELS = {
@@ -218,9 +224,35 @@ class Windows:
     x: np.ndarray
     skipped: int = 0
 
+    @property
+    def unique_ips(self) -> np.ndarray:
+        return np.rint(np.expm1(self.x[:, NAMES.index("log_unique_ips")])).astype(np.int64)
 
-def windows(requests: Requests, width: int = WINDOW_S) -> Windows:
-    """One feature row per window of `width` seconds holding at least one request."""
+
+RATE_MEMORY = 30  # windows behind "the usual rate"
+SEEN_LIMIT = 200_000  # IPs remembered for "new IP" (a spoofed flood must not eat the memory)
+
+
+@dataclass
+class History:
+    """What a window's features compare against: recent request rates and when each IP was
+    last seen. One History follows one stream of windows (a file, or a live log across rounds)."""
+
+    rates: deque = field(default_factory=lambda: deque(maxlen=RATE_MEMORY))
+    last_seen: dict[str, float] = field(default_factory=dict)
+
+    def usual_rate(self, rate: float) -> float:
+        return float(np.median(self.rates)) if len(self.rates) >= 3 else rate
+
+    def forget_before(self, moment: float) -> None:
+        if len(self.last_seen) > SEEN_LIMIT:
+            self.last_seen = {ip: t for ip, t in self.last_seen.items() if t >= moment}
+
+
+def windows(requests: Requests, width: int = WINDOW_S, history: History | None = None) -> Windows:
+    """One feature row per window of `width` seconds holding at least one request; `history`
+    carries the comparison state over from earlier batches of the same stream."""
+    history = history if history is not None else History()
     empty = Windows(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, len(NAMES)), np.float32))
     empty.skipped = requests.skipped
     if not len(requests):
@@ -232,27 +264,37 @@ def windows(requests: Requests, width: int = WINDOW_S) -> Windows:
     slot = np.floor(requests.time / width).astype(np.int64)
     bounds = np.flatnonzero(np.diff(slot)) + 1
     edges = np.concatenate([[0], bounds, [len(slot)]])
-    last_seen = np.full(len(requests.ips), -np.inf)
-    rates: list[float] = []
+    seen = history.last_seen
+    last_seen = np.fromiter(
+        (seen.get(ip, -np.inf) for ip in requests.ips), dtype=np.float64, count=len(requests.ips)
+    )
+    touched = np.zeros(len(requests.ips), dtype=bool)
     rows, starts, counts = [], [], []
     for a, b in pairwise(edges):
         n = b - a
         start = slot[a] * width
         rate = n / width
-        usual = float(np.median(rates[-30:])) if len(rates) >= 3 else rate
-        ips, per_ip = np.unique(requests.ip[a:b], return_counts=True)
+        usual = history.usual_rate(rate)
+        ips, inverse, per_ip = np.unique(requests.ip[a:b], return_inverse=True, return_counts=True)
         new = last_seen[ips] < start - HISTORY_WINDOWS * width
         last_seen[ips] = start
-        ip_entropy = _entropy(per_ip)
-        failures = int(failed[a:b].sum())
+        touched[ips] = True
+        # Per address in the window: did it load the page assets, did it fail to log in, did
+        # it do anything but log in. People load CSS and JS; floods and stuffing tools do not.
+        loads_static = np.bincount(inverse, static[a:b], len(ips)) > 0
+        failed_here = np.bincount(inverse, failed[a:b], len(ips))
+        only_login = np.bincount(inverse, ~login[a:b], len(ips)) == 0
+        failing = failed_here > 0
+        failures = int(failed_here.sum())
+        path_counts = np.unique(requests.path[a:b], return_counts=True)[1]
         rows.append(
             (
                 math.log1p(rate),
                 math.log((rate + 0.05) / (usual + 0.05)),
                 math.log1p(len(ips)),
                 math.log(n / len(ips)),
-                ip_entropy / math.log2(len(ips)) if len(ips) > 1 else 0.0,
-                _entropy(np.unique(requests.path[a:b], return_counts=True)[1]),
+                _entropy(per_ip) / math.log2(len(ips)) if len(ips) > 1 else 0.0,
+                _entropy(path_counts),
                 _entropy(np.unique(requests.agent[a:b], return_counts=True)[1]),
                 per_ip.max() / n,
                 float(per_ip[new].sum()) / n,
@@ -262,11 +304,19 @@ def windows(requests: Requests, width: int = WINDOW_S) -> Windows:
                 float(static[a:b].mean()),
                 float(bot[a:b].mean()),
                 float(requests.post[a:b].mean()),
+                path_counts.max() / n,
+                float(loads_static.mean()),
+                float(loads_static[new].mean()) if new.any() else 1.0,
+                float(failed_here[new].sum()) / failures if failures else 0.0,
+                float(only_login[failing].mean()) if failures else 0.0,
             )
         )
-        rates.append(rate)
+        history.rates.append(rate)
         starts.append(start)
         counts.append(n)
+    for index in np.flatnonzero(touched):
+        seen[requests.ips[index]] = float(last_seen[index])
+    history.forget_before(starts[-1] - HISTORY_WINDOWS * width)
     return Windows(
         np.asarray(starts, dtype=np.float64),
         np.asarray(counts, dtype=np.int64),
@@ -279,6 +329,7 @@ def windows(requests: Requests, width: int = WINDOW_S) -> Windows:
 class Verdict:
     start: float
     requests: int
+    unique_ips: int
     attack: float  # calibrated probability that the window is an attack of any class
     kind: str  # the most likely class (normal when attack < ALERT_AT)
     probabilities: dict[str, float]
@@ -286,6 +337,16 @@ class Verdict:
     @property
     def label(self) -> str:
         return CLASS_LABELS[self.kind]
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.start,
+            "requests": self.requests,
+            "unique_ips": self.unique_ips,
+            "attack": self.attack,
+            "class": self.kind,
+            "probabilities": self.probabilities,
+        }
 
 
 ALERT_AT = 0.9
@@ -297,13 +358,15 @@ def classify(found: Windows, models) -> list[Verdict]:
         return []
     probabilities = models.traffic_probabilities(found.x)
     verdicts = []
-    for start, count, p in zip(found.starts, found.counts, probabilities, strict=True):
+    rows = zip(found.starts, found.counts, found.unique_ips, probabilities, strict=True)
+    for start, count, ips, p in rows:
         attack = float(1.0 - p[0])
         kind = CLASSES[1 + int(np.argmax(p[1:]))] if attack >= ALERT_AT else "normal"
         verdicts.append(
             Verdict(
                 float(start),
                 int(count),
+                int(ips),
                 round(attack, 4),
                 kind,
                 {name: round(float(v), 4) for name, v in zip(CLASSES, p, strict=True)},

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.analysis import anomaly, forecast
+from webapp.analysis import anomaly, forecast, traffic
+from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.model import Models
 from webapp.analysis.service import metric_series, recent_anomalies
 from webapp.bus import Bus
@@ -141,3 +142,55 @@ def predict_crossings(
         if resolved is not None:
             changed.append(resolved)
     return changed
+
+
+TRAFFIC_KEY = "traffic:attack"
+TRAFFIC_STATE_KEY = "analysis:traffic"
+
+
+def evaluate_traffic(
+    session: Session, bus: Bus, notifier, watch: TrafficWatch, models: Models | None, now: datetime
+) -> list[Alert]:
+    """Classify the access-log windows closed since the last round; alert while the newest one
+    looks like an attack (calibrated probability >= 0.9), resolve when it no longer does."""
+    moment = now.timestamp()
+    watch.step(moment, models)
+    current = watch.current(moment)
+    bus.set(
+        TRAFFIC_STATE_KEY,
+        {
+            "at": moment,
+            "files": [str(path) for path in watch.paths],
+            "skipped": watch.skipped,
+            "late": watch.late,
+            "dropped_bytes": watch.dropped_bytes,
+            "classifier": models is not None and models.traffic is not None,
+            "windows": [verdict.as_dict() for verdict in watch.verdicts],
+        },
+        ttl=3600,
+    )
+    if current is not None and current.attack >= traffic.ALERT_AT:
+        title = _(
+            "Похоже на атаку: %(kind)s (вероятность %(p)s%%)",
+            kind=current.label,
+            p=f"{current.attack * 100:.0f}",
+        )
+        detail = _(
+            "Запросов за минуту: %(n)s; уникальных IP: %(ips)s",
+            n=current.requests,
+            ips=current.unique_ips,
+        )
+        alert = alerts.raise_alert(
+            session,
+            notifier,
+            key=TRAFFIC_KEY,
+            severity=Severity.HIGH,
+            title=title,
+            now=now,
+            detail=detail,
+            value=current.attack,
+            threshold_value=traffic.ALERT_AT,
+        )
+        return [alert]
+    resolved = alerts.resolve_alert(session, notifier, TRAFFIC_KEY, now)
+    return [resolved] if resolved is not None else []

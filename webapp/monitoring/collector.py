@@ -16,6 +16,7 @@ from flask import Flask
 from webapp.admin.config import load_section
 from webapp.analysis import economy
 from webapp.analysis import watch as analysis_watch
+from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.service import models_of
 from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
@@ -49,7 +50,9 @@ class Collector:
         self.bus: Bus = app.extensions["mehhost.bus"]
         self.clock = clock
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.sampler = samples.VdsSampler(app.extensions["mehhost.settings"].instance_path, clock)
+        settings = app.extensions["mehhost.settings"]
+        self.sampler = samples.VdsSampler(settings.instance_path, clock)
+        self.traffic = TrafficWatch(settings.access_logs)
         self._last_rollup = 0.0
         self._last_analysis = 0.0
         self._last_prediction = 0.0
@@ -79,7 +82,8 @@ class Collector:
                 queue_deliveries()
 
     def _analyse(self, session, notifier, now: float, moment: datetime) -> list:
-        """Anomalies over the rings every minute, predicted crossings every ten minutes."""
+        """Anomalies over the rings and the access logs every minute, predicted crossings every
+        ten minutes."""
         economy.update(self.bus, now)
         changed: list = []
         if now - self._last_analysis < ANALYSIS_EVERY_S:
@@ -87,6 +91,9 @@ class Collector:
         self._last_analysis = now
         models = models_of(self.app)
         changed += analysis_watch.evaluate_anomalies(session, self.bus, notifier, models, moment)[0]
+        changed += analysis_watch.evaluate_traffic(
+            session, self.bus, notifier, self.traffic, models, moment
+        )
         if now - self._last_prediction >= PREDICTION_EVERY_S:
             self._last_prediction = now
             changed += analysis_watch.predict_crossings(session, self.bus, notifier, models, moment)
