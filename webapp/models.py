@@ -2,6 +2,7 @@
 
 from webapp.accounts.models import User
 from webapp.admin.models import SiteSetting
+from webapp.analysis.models import ForecastScore
 from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character, CharacterVersion
 from webapp.chat.models import Dialog, Favorite, Message
@@ -26,6 +27,7 @@ __all__ = [
     "DeviceSession",
     "Dialog",
     "Favorite",
+    "ForecastScore",
     "LinkToken",
     "LogEntry",
     "Message",

@@ -114,6 +114,22 @@ def daily_report() -> int:
     return len(recipients)
 
 
+@huey.periodic_task(daily_at(0, 20))
+def validate_forecasts() -> dict[str, str]:
+    """00:20 Moscow time: backtest yesterday per metric, keep the scores, and switch to the best
+    baseline wherever the model lost (webapp.analysis.validation)."""
+    from datetime import timedelta
+
+    from webapp.analysis.service import models_of
+    from webapp.analysis.validation import validate_day
+    from webapp.db import utcnow
+    from webapp.monitoring.watch import MOSCOW
+
+    yesterday = utcnow().astimezone(MOSCOW).date() - timedelta(days=1)
+    with service_scope() as (session, _bus):
+        return validate_day(session, yesterday, models_of(_app))
+
+
 @huey.periodic_task(crontab(minute="7"))
 def end_inactive_sessions() -> int:
     """Hourly: end device sessions not seen for SESSION_INACTIVE_DAYS."""

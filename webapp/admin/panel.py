@@ -12,7 +12,7 @@ from flask_login import current_user
 from webapp.admin.access import admin_only
 from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
-from webapp.analysis import economy, overview, traffic
+from webapp.analysis import economy, overview, traffic, validation
 from webapp.analysis.service import models_of, recent_anomalies
 from webapp.analysis.watch import TRAFFIC_STATE_KEY
 from webapp.db import utcnow
@@ -42,6 +42,8 @@ def analysis():
         forecasts=overview.forecasts(db.session, models, utcnow()),
         anomalies=recent_anomalies(bus, models, now),
         traffic=bus.get(TRAFFIC_STATE_KEY),
+        validations=validation.history(db.session, utcnow().date()),
+        metric_labels={key: metric.label for key, metric in METRICS.items()},
         traffic_labels=traffic.CLASS_LABELS,
         alert_at=traffic.ALERT_AT,
         chart_w=overview.CHART_W,

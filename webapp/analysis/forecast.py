@@ -94,9 +94,10 @@ def forecasts_at(ctx: features.Context, origins, h: int, models=None) -> dict[st
     return paths
 
 
-def backtest(series: Series, models=None) -> dict:
+def backtest(series: Series, models=None, score_from: float | None = None) -> dict:
     """MAE of the model and of each baseline at 30 min, 1 h and 24 h ahead, forecasting from
-    origins spread over the series with only the data before each origin."""
+    origins spread over the series with only the data before each origin (and, with
+    `score_from`, only forecasts of readings from that moment on: "how did yesterday go")."""
     y = _usable(series)
     ctx = features.Context.of(y, series.start, series.step)
     measured = np.isfinite(series.values)
@@ -108,6 +109,8 @@ def backtest(series: Series, models=None) -> dict:
             result["horizons"][name] = {"skipped": "шаг ряда крупнее горизонта"}
             continue
         first = ctx.first_origin()
+        if score_from is not None:
+            first = max(first, int(np.ceil((score_from - series.start) / series.step)) - h)
         last = len(y) - 1 - h
         if last <= first:
             result["horizons"][name] = {"skipped": "ряд слишком короткий для этого горизонта"}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from webapp.analysis import forecast
 from webapp.analysis.model import Models
 from webapp.analysis.service import metric_series
+from webapp.analysis.validation import current_choices
 from webapp.monitoring.catalogue import METRICS
 from webapp.monitoring.thresholds import current_levels
 
@@ -52,12 +53,13 @@ def _chart(result: forecast.Forecast) -> tuple[str, str]:
 
 def forecasts(session: Session, models: Models, now: datetime) -> list[MetricForecast]:
     found = []
+    choices = current_choices(session)
     for key, levels in current_levels(session).items():
         metric = METRICS[key]
         series = metric_series(session, key, now)
         if np.isfinite(series.values).sum() < 2:
             continue
-        result = forecast.forecast(series, models)
+        result = forecast.forecast(series, models, choices.get(key, forecast.MODEL))
         peak_at, peak = result.peak
         index = int(np.argmax(result.values))
         line, band = _chart(result)

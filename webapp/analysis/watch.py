@@ -17,6 +17,7 @@ from webapp.analysis import anomaly, forecast, traffic
 from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.model import Models
 from webapp.analysis.service import metric_series, recent_anomalies
+from webapp.analysis.validation import current_choices
 from webapp.bus import Bus
 from webapp.monitoring import alerts, samples
 from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCE_LABELS
@@ -94,6 +95,7 @@ def predict_crossings(
     it is still below it; withdraw the warning when the forecast no longer says so."""
     changed: list[Alert] = []
     predicted: set[str] = set()
+    choices = current_choices(session)
     for metric_key, levels in current_levels(session).items():
         series = metric_series(session, metric_key, now, days=8)
         if len(series) < 12:
@@ -105,7 +107,8 @@ def predict_crossings(
         # The seasonal model reverts to the usual level of the hour; a ramp it has never seen is
         # Holt-Winters' to follow. Either one seeing the crossing is reason enough to warn.
         crossing, result = None, None
-        for method in dict.fromkeys((forecast.MODEL, "holt_winters")):
+        chosen = choices.get(metric_key, forecast.MODEL)  # a baseline where the model lost
+        for method in dict.fromkeys((chosen, "holt_winters")):
             result = forecast.forecast(series, models, method, hours=1.5)
             crossing = result.first_crossing(levels.critical)
             if crossing is not None:
