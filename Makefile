@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean browser
+.PHONY: setup run test lint format check migrate bench messages clean browser fonts
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -50,10 +50,16 @@ $(MO): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
 migrate: setup
 	$(BIN)/alembic upgrade head
 
-run: migrate
+run: migrate fonts
 	$(BIN)/flask --app app bootstrap
 	$(BIN)/flask --app app analysis train --if-missing
 	$(BIN)/honcho start -f Procfile
+
+# PDF reports are set in DejaVu (Cyrillic) through fontconfig: Debian's fonts-dejavu-core.
+fonts:
+	@fc-list 2>/dev/null | grep -qi "DejaVu Sans" || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core >/dev/null; \
+	  else echo "DejaVu fonts are missing: sudo apt-get install fonts-dejavu-core (PDF reports need them)"; fi; }
 
 # Browser tests drive Debian's chromium (never a downloaded browser); installed here when we can.
 browser:
@@ -61,7 +67,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium (browser tests are skipped)"; fi; }
 
-test: setup browser
+test: setup fonts browser
 	$(BIN)/python -m pytest
 
 lint: setup

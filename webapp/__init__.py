@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as accounts
     from webapp.admin.configure import bp as admin_settings
     from webapp.admin.panel import bp as admin_panel
+    from webapp.admin.reports import bp as admin_reports
     from webapp.admin.views import bp as admin
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         admin,
         admin_panel,
+        admin_reports,
         admin_settings,
         auth,
         characters,

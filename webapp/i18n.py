@@ -24,5 +24,7 @@ def select_timezone() -> str:
 
 
 def current_theme() -> str:
+    if not has_request_context():  # a template rendered by the worker (reports, emails)
+        return THEMES[0]
     chosen = request.cookies.get("theme")
     return chosen if chosen in THEMES else THEMES[0]

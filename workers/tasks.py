@@ -70,11 +70,14 @@ def daily_at(hour: int, minute: int, zone: str = "Europe/Moscow") -> Callable[[d
 
 
 @huey.task(retries=5, retry_delay=30)
-def send_email(to: str, subject: str, text: str, html: str = "") -> None:
-    """Deliver one email; an SMTP failure is retried five times, 30 s apart."""
+def send_email(
+    to: str, subject: str, text: str, html: str = "", attachments: tuple[str, ...] = ()
+) -> None:
+    """Deliver one email (files attached by path); an SMTP failure is retried five times, 30 s
+    apart."""
     with service_scope():
         settings = current_settings()
-    send_message(settings, build_message(settings, to, subject, text, html))
+    send_message(settings, build_message(settings, to, subject, text, html, attachments))
 
 
 @huey.task()
@@ -99,19 +102,49 @@ def watch_alerts() -> dict[str, int]:
     return {"escalated": len(escalated), **sent}
 
 
-@huey.periodic_task(daily_at(2, 0))
-def daily_report() -> int:
-    """02:00 Moscow time: the last day's resources and alerts, emailed to the alert recipients."""
+def _send_report(make) -> str:
+    """Build a report (make(session, now) -> ReportData), write its HTML and PDF, and email
+    both to the developers' list; return the report's name."""
+    from webapp.analysis import reports
     from webapp.db import utcnow
-    from webapp.monitoring.report import daily_report as compose_report
 
     with service_scope() as (session, _bus):
-        recipients, subject, text = compose_report(
-            session, current_settings(), _app.extensions["mehhost.pii"], utcnow()
-        )
+        settings = current_settings()
+        data = make(session, utcnow())
+        files = reports.write(data, reports.folder_of(settings.instance_path))
+        recipients = reports.recipients(session, settings, _app.extensions["mehhost.pii"])
+        subject, text = f"mehhost: {data.title}", reports.summary_text(data)
     for email in recipients:
-        send_email(email, subject, text)
-    return len(recipients)
+        send_email(email, subject, text, attachments=tuple(str(f) for f in reversed(files)))
+    return data.name
+
+
+@huey.periodic_task(daily_at(2, 0))
+def daily_report() -> str:
+    """02:00 Moscow time: yesterday's resources, alerts and forecast checks, as HTML and PDF."""
+    from webapp.analysis.reports import daily
+
+    return _send_report(daily)
+
+
+@huey.periodic_task(crontab(day_of_week="1", hour="23", minute="5"))
+def weekly_report() -> str:
+    """Sunday 23:05 UTC = Monday 02:05 Moscow: the week just ended, as HTML and PDF."""
+    from webapp.analysis.reports import weekly
+
+    return _send_report(weekly)
+
+
+@huey.task(retries=2, retry_delay=60)
+def incident_report(alert_id: int) -> str | None:
+    """The report of one alert, made when it fires and again when it resolves."""
+    from webapp.analysis.reports import incident
+    from webapp.monitoring.models import Alert
+
+    def make(session, now):
+        return incident(session, session.get(Alert, alert_id), now)
+
+    return _send_report(make)
 
 
 @huey.periodic_task(daily_at(0, 20))

@@ -97,6 +97,59 @@ def forecast_errors(models) -> dict:
     return out
 
 
+TRAFFIC_EVENTS = {
+    "flood": lambda rng: {"hosts": int(rng.integers(200, 5000)), "rate": rng.uniform(80, 300)},
+    "stuffing": lambda rng: {"hosts": int(rng.integers(100, 1000)), "rate": rng.uniform(0.15, 0.5)},
+    "bot": lambda rng: {},
+    "flash": lambda rng: {"growth": rng.uniform(5, 40)},
+    "calm": lambda rng: {},
+}
+
+
+def traffic_figures(models, seeds=range(50_000, 50_020)) -> dict:
+    """The attack classifier on replayed scenarios it never saw (fresh seeds, through the log
+    parser): the share of event minutes that reach the alert, the flash crowds' highest score,
+    calibration (Brier score and expected calibration error of the attack probability over
+    every minute) and the cost of a minute of log from parsing to verdict."""
+    from webapp.analysis import scenarios, traffic
+
+    attack, truth, kinds = [], [], []
+    lines_total, seconds = 0, 0.0
+    for kind, event in TRAFFIC_EVENTS.items():
+        for seed in seeds:
+            scenario = scenarios.generate(
+                kind, np.random.default_rng(seed), **event(np.random.default_rng(seed))
+            )
+            lines = scenarios.to_lines(scenario.requests, "combined")
+            t0 = time.perf_counter()
+            verdicts = traffic.classify(traffic.windows(traffic.read_lines(lines)), models)
+            seconds += time.perf_counter() - t0
+            lines_total += len(lines)
+            starts = np.array([v.start for v in verdicts])
+            attack += [v.attack for v in verdicts]
+            truth += list(scenario.labels(starts) != 0)
+            kinds += [kind if t >= scenario.event_at else "before" for t in starts]
+    a, t, k = np.asarray(attack), np.asarray(truth, dtype=float), np.asarray(kinds)
+    bins = np.minimum((a * 10).astype(int), 9)
+    ece = sum(
+        abs(a[bins == b].mean() - t[bins == b].mean()) * np.mean(bins == b) for b in set(bins)
+    )
+    out = {
+        f"traffic_{kind}_minutes_alerting_share": round(
+            float(np.mean(a[k == kind] >= traffic.ALERT_AT)), 3
+        )
+        for kind in ("flood", "stuffing", "bot")
+    }
+    normal = (k == "flash") | (k == "calm") | (k == "before")
+    out["traffic_flash_crowd_max_attack"] = round(float(a[k == "flash"].max()), 4)
+    out["traffic_normal_minutes_alerting"] = int(np.sum(a[normal] >= traffic.ALERT_AT))
+    out["traffic_brier"] = round(float(np.mean((a - t) ** 2)), 4)
+    out["traffic_ece"] = round(float(ece), 4)
+    out["traffic_minutes_scored"] = len(a)
+    out["traffic_log_lines_per_s"] = round(lines_total / seconds)
+    return out
+
+
 def measure(instance: Path) -> dict:
     from webapp.analysis import model, training
 
@@ -114,7 +167,9 @@ def measure(instance: Path) -> dict:
         check=True,
     )
     results.update(json.loads(done.stdout))
-    results.update(forecast_errors(model.load(folder)))
+    loaded = model.load(folder)
+    results.update(forecast_errors(loaded))
+    results.update(traffic_figures(loaded))
     return results
 
 

@@ -11,7 +11,6 @@ from webapp.monitoring import alerts, samples, watch
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.collector import notifier_for
 from webapp.monitoring.models import Alert, AlertDelivery, AlertState, DeliveryStatus, Severity
-from webapp.monitoring.report import daily_text
 from workers import tasks
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -131,19 +130,3 @@ def test_the_daily_report_runs_at_two_in_the_morning_moscow_time():
     assert due(datetime(2026, 11, 24, 23, 0))  # Huey hands over naive UTC
     assert not due(datetime(2026, 11, 24, 22, 59))
     assert not due(datetime(2026, 11, 25, 2, 0))
-
-
-def test_the_daily_report_lists_resources_and_alerts(app, db_session, channels):
-    _telegram, _sms, mailbox = channels
-    bus = app.extensions["mehhost.bus"]
-    for second in range(0, 120, 5):
-        samples.ingest(bus, PC, (T0 + timedelta(seconds=second)).timestamp(), {"gpu_percent": 40})
-    samples.roll_up(db_session, bus, T0 + timedelta(minutes=3))
-    cpu(app, db_session, 97, T0 + timedelta(minutes=3))
-    db_session.commit()
-    with app.app_context():
-        text = daily_text(db_session, T0 + timedelta(hours=1))
-    assert "GPU: 40.0 / 40.0 %" in text
-    assert "Тревоги за сутки: 1" in text and "CPU" in text
-    assert tasks.daily_report.call_local() == 1
-    assert "отчёт" in mailbox.messages("ops@example.ru")[-1]["Subject"]

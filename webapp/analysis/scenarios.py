@@ -261,10 +261,15 @@ def _stuffing(rng, columns, after, start, hosts=None, rate=None) -> None:
 
 
 def _flood(rng, columns, after, start, usual: float, hosts=None, rate=None) -> None:
-    if not hosts:  # a few machines or a botnet of hundreds to thousands
-        hosts = int(np.exp(rng.uniform(0, np.log(50) if rng.random() < 0.3 else np.log(8000))))
+    if not hosts:  # a few machines, or a botnet of hundreds to thousands
+        low, high = (1, 50) if rng.random() < 0.3 else (50, 8000)
+        hosts = int(np.exp(rng.uniform(np.log(low), np.log(high))))
     hosts = columns.new_ips(hosts)
-    rate = rate or min(1500.0, max(usual * rng.uniform(8, 150), rng.uniform(20, 600)))
+    # From 20 to 1,500 requests a second whatever the hosts: a big botnet at a modest rate sends
+    # each address's few requests a minute, like a person, and must be seen as a flood too.
+    rate = rate or min(
+        1500.0, max(2.5 * usual, float(np.exp(rng.uniform(np.log(20), np.log(1500)))))
+    )
     time = _times(rng, after * rate, start)
     targets = [columns.paths(t) for t in rng.choice(FLOOD_TARGETS, size=rng.integers(1, 4))]
     path = np.array(targets)[rng.integers(0, len(targets), len(time))]

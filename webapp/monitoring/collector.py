@@ -22,6 +22,7 @@ from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
 from webapp.monitoring import alerts, presence, samples, watch
 from webapp.monitoring.catalogue import INTERVAL_S, VDS
+from webapp.monitoring.models import AlertState
 
 log = logging.getLogger(__name__)
 LEADER_KEY = "monitoring:collector"
@@ -42,6 +43,28 @@ def queue_deliveries() -> None:
     from workers.tasks import deliver_alerts
 
     deliver_alerts()
+
+
+INCIDENT_CLAIM_TTL_S = 30 * 86_400
+
+
+def queue_incident_reports(bus: Bus, episodes) -> int:
+    """An incident report for each medium or high alert (id, severity, state) that has just
+    fired or resolved. A claim under a fresh token succeeds only while nobody holds the key:
+    one report per alert and phase, however many rounds (or processes) see it."""
+    from webapp.analysis.reports import REPORTED_SEVERITIES
+    from workers.tasks import incident_report
+
+    queued = 0
+    for alert_id, severity, state in sorted(episodes):
+        if severity not in REPORTED_SEVERITIES:
+            continue
+        phase = "resolved" if state == AlertState.RESOLVED else "fired"
+        key = f"report:incident:{alert_id}:{phase}"
+        if bus.claim(key, uuid.uuid4().hex, ttl=INCIDENT_CLAIM_TTL_S):
+            incident_report(alert_id)
+            queued += 1
+    return queued
 
 
 class Collector:
@@ -76,10 +99,12 @@ class Collector:
                 changed = watch.evaluate(session, self.bus, notifier, moment)
                 changed += self._analyse(session, notifier, now, moment)
                 session.commit()
+                episodes = {(a.id, a.severity, a.state) for a in changed}
             finally:
                 session.close()
             if changed:
                 queue_deliveries()
+                queue_incident_reports(self.bus, episodes)
 
     def _analyse(self, session, notifier, now: float, moment: datetime) -> list:
         """Anomalies over the rings and the access logs every minute, predicted crossings every

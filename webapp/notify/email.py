@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import mimetypes
 import smtplib
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 from config.settings import Settings
 
 
 def build_message(
-    settings: Settings, to: str, subject: str, text: str, html: str = ""
+    settings: Settings,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    attachments: Sequence[str | Path] = (),
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
@@ -20,6 +28,13 @@ def build_message(
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        path = Path(attachment)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
     return message
 
 
