@@ -8,7 +8,7 @@ from io import BytesIO
 import numpy as np
 from pypdf import PdfReader
 
-from tests.alerting import channels, fresh  # noqa: F401  (channels: a fixture)
+from tests.alerting import fresh
 from webapp.analysis import reports
 from webapp.db import utcnow
 from webapp.monitoring.collector import queue_incident_reports
@@ -92,7 +92,7 @@ def test_a_firing_and_then_resolved_alert_makes_one_incident_report_each_and_ema
     app,
     db_session,
     channels,
-    settings,  # noqa: F811
+    settings,
 ):
     _telegram, _sms, mailbox = channels
     history(db_session, days=1)
@@ -118,7 +118,7 @@ def test_a_firing_and_then_resolved_alert_makes_one_incident_report_each_and_ema
     assert "CPU ПК выше 95 %" in message.get_body(("plain",)).get_content()
 
 
-def test_the_nightly_task_emails_the_daily_report(app, db_session, channels):  # noqa: F811
+def test_the_nightly_task_emails_the_daily_report(app, db_session, channels):
     _telegram, _sms, mailbox = channels
     history(db_session, days=2)
     name = tasks.daily_report.call_local()
@@ -135,7 +135,7 @@ def test_admins_list_download_and_order_reports_others_cannot(
     login_as,
     db_session,
     channels,
-    settings,  # noqa: F811
+    settings,
 ):
     history(db_session, days=2)
     shutil.rmtree(reports.folder_of(settings.instance_path), ignore_errors=True)

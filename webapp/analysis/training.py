@@ -149,7 +149,8 @@ def _export(model, sample: np.ndarray, path: Path, **options) -> None:
 def _check_classifier_export(path: Path, model, x: np.ndarray) -> None:
     """The exported classifier must reach scikit-learn's verdicts, or training fails. ONNX
     scores in float32, and an isotonic step can turn that rounding into a few hundredths on a
-    rare window, so the check is on the decision and on the mean gap, not on every digit."""
+    rare window (or flip one that sits on the alert line), so the check allows one window in a
+    thousand and a mean gap of 0.005: a broken export is far beyond either."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -157,9 +158,9 @@ def _check_classifier_export(path: Path, model, x: np.ndarray) -> None:
     expected = 1.0 - model.predict_proba(x)[:, 0]
     disagree = int(np.sum((exported >= traffic.ALERT_AT) != (expected >= traffic.ALERT_AT)))
     gap = float(np.abs(exported - expected).mean())
-    if disagree or gap > 0.005:
+    if disagree > len(x) / 1000 or gap > 0.005:
         raise RuntimeError(
-            f"{path.name}: ONNX and scikit-learn disagree on {disagree} windows "
+            f"{path.name}: ONNX and scikit-learn disagree on {disagree} of {len(x)} windows "
             f"(mean gap {gap:.4f})"
         )
 
