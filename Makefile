@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean browser fonts
+.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -61,13 +61,26 @@ fonts:
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core >/dev/null; \
 	  else echo "DejaVu fonts are missing: sudo apt-get install fonts-dejavu-core (PDF reports need them)"; fi; }
 
+# The deploy files in config/ are tested with the real tools: nginx (`nginx -t`, and serving the
+# maintenance page) and fail2ban (fail2ban-regex on our security log). Installed from Debian when
+# missing, with policy-rc.d holding their services stopped: tests run them on their own ports.
+ops-tools:
+	@missing=""; [ -x /usr/sbin/nginx ] || missing="nginx"; \
+	command -v fail2ban-regex >/dev/null 2>&1 || missing="$$missing fail2ban"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    hold=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; hold=1; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	    [ $$hold = 0 ] || rm -f /usr/sbin/policy-rc.d; \
+	  else echo "missing:$$missing: sudo apt-get install$$missing (its config tests are skipped)"; fi; fi
+
 # Browser tests drive Debian's chromium (never a downloaded browser); installed here when we can.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium (browser tests are skipped)"; fi; }
 
-test: setup fonts browser
+test: setup fonts browser ops-tools
 	$(BIN)/python -m pytest
 
 lint: setup

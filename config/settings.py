@@ -66,6 +66,7 @@ class Settings:
     log_level: str
     request_log: Path | None  # our JSON request log (REQUEST_LOG=off for none)
     access_logs: tuple[Path, ...]  # what the traffic watch reads: ours and nginx's
+    security_log: Path | None  # security events as text lines, for fail2ban (off for none)
 
     @property
     def production(self) -> bool:
@@ -253,4 +254,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
         request_log=request_log,
         access_logs=_paths(values, "ACCESS_LOGS", (request_log,) if request_log else ()),
+        security_log=_optional_path(
+            values.get("SECURITY_LOG") or str(instance / "logs" / "security.log")
+        ),
     )

@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.i18n import select_locale, select_timezone
-    from webapp.monitoring import requestlog
+    from webapp.monitoring import logs, requestlog
     from webapp.monitoring.metrics import instrument
     from webapp.pii import PiiCipher
     from webapp.templating import register_template_helpers
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     instrument(app)
     requestlog.install(app, settings.request_log)  # after instrument: runs before its pop
+    logs.install_security_file(settings.security_log)
     register_template_helpers(app)
     cli.init_app(app)
     app.teardown_appcontext(lambda _exc: db.session.remove())

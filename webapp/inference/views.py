@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from flask_babel import gettext as _
 from simple_websocket import ConnectionClosed
 
+from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, limiter, sock
 from webapp.inference.access import admin_only
@@ -12,6 +13,7 @@ from webapp.inference.keys import NodeKeyInvalid, create_key, list_keys, revoke_
 from webapp.inference.link import LinkClosed, serve_link
 from webapp.inference.models import NodeKey
 from webapp.inference.runtime import get_dispatcher
+from webapp.monitoring import logs
 from webapp.rendering import render
 
 bp = Blueprint("inference", __name__)
@@ -25,6 +27,14 @@ def _check_node_key():
     presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     key = verify_key(db.session, presented, utcnow()) if presented else None
     if key is None:
+        logs.security(
+            db.session,
+            "node_key_rejected",
+            ip=client_ip(),
+            device=request.user_agent.string,
+            presented="yes" if presented else "no",
+        )
+        db.session.commit()
         response = jsonify(error=401, title="bad or revoked API key")
         response.status_code = 401
         return response

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import logging
+import logging.handlers
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete
@@ -36,8 +40,42 @@ def record(
     return entry
 
 
+# Security events also go to a text file, one line each, for fail2ban (config/fail2ban):
+#   2026-11-29T21:00:00Z security login_failed ip=203.0.113.9 user=5 reason=wrong_password
+_security_file = logging.getLogger("mehhost.security_file")
+_security_file.propagate = False
+_security_file.setLevel(logging.INFO)
+_UNSAFE = re.compile(r"[^\w.:@/+-]")
+
+
+def install_security_file(path: Path | None) -> None:
+    """Write security lines to `path` (once per path, however many apps a process builds)."""
+    if path is None:
+        return
+    target = str(path.resolve())
+    if any(getattr(h, "baseFilename", None) == target for h in _security_file.handlers):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.WatchedFileHandler(target, encoding="utf-8")  # follows logrotate
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    _security_file.addHandler(handler)
+
+
+def _token(value: Any) -> str:
+    return _UNSAFE.sub("_", str(value))[:80] or "-"
+
+
 def security(session: Session, event: str, **kwargs: Any) -> LogEntry:
-    return record(session, LogCategory.SECURITY, event, **kwargs)
+    entry = record(session, LogCategory.SECURITY, event, **kwargs)
+    if _security_file.handlers:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields = {"ip": kwargs.get("ip"), "user": kwargs.get("user_id")}
+        fields |= {k: v for k, v in kwargs.items() if k not in ("ip", "user_id", "device")}
+        pairs = " ".join(
+            f"{_token(k)}={_token(v if v is not None else '-')}" for k, v in fields.items()
+        )
+        _security_file.info("%s security %s %s", stamp, _token(event), pairs)
+    return entry
 
 
 def business(session: Session, event: str, **kwargs: Any) -> LogEntry:
