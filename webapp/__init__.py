@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.chat.views import bp as chat
     from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
+    from webapp.maintenance.views import bp as maintenance
     from webapp.moderation.views import bp as moderation
     from webapp.monitoring.collector import ensure_collector
     from webapp.monitoring.views import bp as monitoring
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         chat,
         chat_socket,
         inference,
+        maintenance,
         manage,
         moderation,
         monitoring,

@@ -23,9 +23,11 @@ from webapp.inference.keys import create_key, verify_key
 def init_app(app: Flask) -> None:
     from webapp.analysis.cli import init_app as init_analysis_commands
     from webapp.characters.cli import init_app as init_character_commands
+    from webapp.maintenance.cli import init_app as init_backup_commands
 
     init_character_commands(app)
     init_analysis_commands(app)
+    init_backup_commands(app)
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True, help="Email of the new admin")

@@ -163,6 +163,19 @@ def validate_forecasts() -> dict[str, str]:
         return validate_day(session, yesterday, models_of(_app))
 
 
+@huey.periodic_task(daily_at(3, 40))
+def nightly_backup() -> dict:
+    """03:40 Moscow time: dump the database into instance/backups, keep the newest 14."""
+    from webapp.extensions import db
+    from webapp.maintenance import backups
+
+    with service_scope():
+        folder = backups.folder_of(current_settings().instance_path)
+        made = backups.create(db.engine, folder)
+        removed = backups.rotate(folder)
+    return {"file": made.name, "bytes": made.size, "removed": removed}
+
+
 @huey.periodic_task(crontab(minute="7"))
 def end_inactive_sessions() -> int:
     """Hourly: end device sessions not seen for SESSION_INACTIVE_DAYS."""
