@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,7 +11,8 @@ from flask.cli import AppGroup
 
 from webapp.db import make_engine
 from webapp.extensions import db
-from webapp.maintenance import backups
+from webapp.maintenance import backups, page
+from webapp.monitoring.watch import MOSCOW
 
 group = AppGroup("backup", help="Database backups: create, list, restore.")
 
@@ -55,5 +57,26 @@ def restore_command(file: Path, database_url: str | None, replace: bool, yes: bo
     click.echo(f"restored {sum(restored.values())} rows from {header['made_at']}")
 
 
+page_group = AppGroup("maintenance", help="The static maintenance page nginx shows.")
+
+
+@page_group.command("page")
+@click.option("--until", "until", type=click.DateTime(["%Y-%m-%d %H:%M"]), help="Moscow time.")
+@click.option("--reason", default="", help="One line shown under the expected end.")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where nginx serves it from (production: /var/www/mehhost-maintenance).",
+)
+def page_command(until: datetime | None, reason: str, folder: Path | None) -> None:
+    """Write the maintenance page with the expected end and the reason."""
+    folder = (
+        folder or Path(current_app.extensions["mehhost.settings"].instance_path) / "maintenance"
+    )
+    written = page.write(folder, until.replace(tzinfo=MOSCOW) if until else None, reason)
+    click.echo(str(written))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(group)
+    app.cli.add_command(page_group)
