@@ -9,6 +9,7 @@ shaded, and the other alerts of the same hours.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from webapp.monitoring.models import Alert, AlertState, MetricPoint, Severity
 from webapp.monitoring.samples import TEN_MINUTES
 from webapp.monitoring.watch import MOSCOW
 from webapp.pii import PiiCipher
+
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step
 
 KINDS = ("daily", "weekly", "incident")
 CHART_W, CHART_H = 560, 90
