@@ -67,6 +67,7 @@ class Settings:
     request_log: Path | None  # our JSON request log (REQUEST_LOG=off for none)
     access_logs: tuple[Path, ...]  # what the traffic watch reads: ours and nginx's
     security_log: Path | None  # security events as text lines, for fail2ban (off for none)
+    maintenance_page_dir: Path  # where nginx serves maintenance.html from
 
     @property
     def production(self) -> bool:
@@ -254,6 +255,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_level=values.get("LOG_LEVEL", "INFO").upper(),
         request_log=request_log,
         access_logs=_paths(values, "ACCESS_LOGS", (request_log,) if request_log else ()),
+        maintenance_page_dir=Path(values.get("MAINTENANCE_PAGE_DIR") or instance / "maintenance"),
         security_log=_optional_path(
             values.get("SECURITY_LOG") or str(instance / "logs" / "security.log")
         ),

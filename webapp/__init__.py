@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.i18n import select_locale, select_timezone
+    from webapp.maintenance import web as maintenance_web
     from webapp.monitoring import logs, requestlog
     from webapp.monitoring.metrics import instrument
     from webapp.pii import PiiCipher
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     requestlog.install(app, settings.request_log)  # after instrument: runs before its pop
     logs.install_security_file(settings.security_log)
     register_template_helpers(app)
+    maintenance_web.init_app(app)
     cli.init_app(app)
     app.teardown_appcontext(lambda _exc: db.session.remove())
     return app
@@ -88,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
     from webapp.maintenance.views import bp as maintenance
+    from webapp.maintenance.views import windows as maintenance_windows
     from webapp.moderation.views import bp as moderation
     from webapp.monitoring.collector import ensure_collector
     from webapp.monitoring.views import bp as monitoring
@@ -104,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         chat_socket,
         inference,
         maintenance,
+        maintenance_windows,
         manage,
         moderation,
         monitoring,

@@ -8,6 +8,7 @@ from webapp.characters.models import Character, CharacterVersion
 from webapp.chat.models import Dialog, Favorite, Message
 from webapp.db import Base
 from webapp.inference.models import NodeKey
+from webapp.maintenance.models import MaintenanceWindow
 from webapp.moderation.models import MessageReport
 from webapp.monitoring.models import (
     Alert,
@@ -30,6 +31,7 @@ __all__ = [
     "ForecastScore",
     "LinkToken",
     "LogEntry",
+    "MaintenanceWindow",
     "Message",
     "MessageReport",
     "MetricPoint",

@@ -163,6 +163,30 @@ def validate_forecasts() -> dict[str, str]:
         return validate_day(session, yesterday, models_of(_app))
 
 
+@huey.periodic_task(crontab(minute="*"))
+def maintenance_tick() -> dict[str, int]:
+    """Every minute: maintenance notices that are due, stops whose time has come, recoveries."""
+    from pathlib import Path
+
+    from webapp.db import utcnow
+    from webapp.maintenance import notice, runner
+
+    with service_scope() as (session, bus):
+        settings = current_settings()
+        with _app.test_request_context(base_url=settings.base_url):  # links in the emails
+            done, emails = runner.tick(
+                session,
+                bus,
+                _app.extensions["mehhost.pii"],
+                Path(settings.maintenance_page_dir),
+                utcnow(),
+            )
+        if any(done.values()):
+            notice.forget(bus)
+    runner.deliver(emails)  # after the commit that records them as sent
+    return done
+
+
 @huey.periodic_task(daily_at(3, 40))
 def nightly_backup() -> dict:
     """03:40 Moscow time: dump the database into instance/backups, keep the newest 14."""

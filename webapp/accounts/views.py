@@ -16,6 +16,7 @@ from webapp.auth.web import client_ip, set_auth_cookies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.i18n import LOCALES, THEMES
+from webapp.maintenance import service as maintenance
 from webapp.monitoring import logs
 from webapp.notify.outbox import queue_email
 from webapp.pii import normalise_email
@@ -36,7 +37,25 @@ def profile():
         email=email_of(current_user, get_pii()),
         sessions=device_sessions,
         current_session=g.get("device_session"),
+        maintenance=maintenance.upcoming(db.session, utcnow()),  # "a discreet notice, 24 h"
     )
+
+
+@bp.post("/profile/maintenance-emails")
+@login_required
+def maintenance_emails():
+    enabled = request.form.get("enabled") == "1"
+    before = current_user.maintenance_emails
+    current_user.maintenance_emails = enabled
+    logs.business(
+        db.session, "maintenance_emails", user_id=current_user.id, before=before, after=enabled
+    )
+    db.session.commit()
+    flash(
+        _("Письма об обслуживании включены") if enabled else _("Письма об обслуживании выключены"),
+        "ok",
+    )
+    return redirect(url_for("accounts.profile") + "#notices")
 
 
 def _own_session(session_id: str) -> DeviceSession:

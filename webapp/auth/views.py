@@ -5,7 +5,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from webapp.accounts.models import User
+from webapp.accounts.models import Role, User
 from webapp.accounts.service import email_of, find_by_email
 from webapp.auth import registration as reg
 from webapp.auth import sessions
@@ -25,6 +25,8 @@ from webapp.auth.web import client_device, client_ip, set_auth_cookies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings, limiter
 from webapp.forms import attach_errors
+from webapp.maintenance.web import logins_blocked, registration_closed
+from webapp.monitoring import logs
 from webapp.notify.outbox import queue_email
 from webapp.rendering import render, safe_next
 
@@ -100,7 +102,10 @@ def login():
         except AuthError as exc:
             error = str(exc)
         else:
-            return _finish_login(user, request.args.get("next", ""))
+            if not (logins_blocked() and user.role != Role.ADMIN):
+                return _finish_login(user, request.args.get("next", ""))
+            error = _("Вход временно закрыт: начинаются технические работы. Попробуйте позже.")
+            logs.security(db.session, "login_refused_maintenance", user_id=user.id, ip=client_ip())
         db.session.commit()
     status = 422 if request.method == "POST" else 200
     return render(
@@ -152,6 +157,10 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("characters.catalogue"))
     form = RegisterForm()
+    if request.method == "POST" and registration_closed():
+        # The form stays filled in: the person can send it again once the works are over.
+        form.email.errors = [_("Регистрация временно закрыта: идут технические работы.")]
+        return render("auth/register.html", "auth/_register_form.html", 503, form=form)
     if form.validate_on_submit():
         try:
             result = reg.register(

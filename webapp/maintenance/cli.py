@@ -66,7 +66,7 @@ page_group = AppGroup("maintenance", help="The static maintenance page nginx sho
 @click.option(
     "--folder",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where nginx serves it from (production: /var/www/mehhost-maintenance).",
+    help="Where nginx serves it from (default MAINTENANCE_PAGE_DIR).",
 )
 def page_command(until: datetime | None, reason: str, folder: Path | None) -> None:
     """Write the maintenance page with the expected end and the reason."""

@@ -1,6 +1,9 @@
-"""The admin's backups page: the dumps on disk, a download link each, and "make one now"."""
+"""Maintenance pages: windows (request, confirm, reject, cancel; history with filters and
+downtime) for moderators and admins, and the admin's backups (list, download, make one now)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -9,15 +12,33 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from webapp.admin.audit import audit_action
-from webapp.extensions import db
-from webapp.maintenance import backups
-from webapp.maintenance.access import admin_only
+from webapp.db import utcnow
+from webapp.extensions import db, get_bus, get_pii
+from webapp.maintenance import backups, notice, runner, service
+from webapp.maintenance.access import admin_only, staff_only
+from webapp.maintenance.errors import MaintenanceError
+from webapp.maintenance.forms import KIND_NAMES, SCOPE_NAMES, WindowForm
+from webapp.maintenance.models import Kind, MaintenanceWindow, State
+
+STATE_NAMES = {
+    State.REQUESTED: _l("ждёт подтверждения"),
+    State.SCHEDULED: _l("запланировано"),
+    State.DRAINING: _l("останавливается"),
+    State.DOWN: _l("идут работы"),
+    State.RECOVERING: _l("восстанавливается"),
+    State.UP: _l("завершено"),
+    State.CANCELLED: _l("отменено"),
+    State.REJECTED: _l("отклонено"),
+}
 
 bp = Blueprint("maintenance", __name__, url_prefix="/admin/backups")
 
@@ -54,3 +75,114 @@ def make_backup():
     nightly_backup()
     flash(_("Резервная копия создаётся: обновите страницу через минуту."), "ok")
     return redirect(url_for("maintenance.backup_list"))
+
+
+windows = Blueprint("maintenance_windows", __name__, url_prefix="/maintenance")
+
+
+def _now():
+    return utcnow()
+
+
+def _window(window_id: int) -> MaintenanceWindow:
+    window = db.session.get(MaintenanceWindow, window_id)
+    if window is None:
+        abort(404)
+    return window
+
+
+def _changed(event: str, window: MaintenanceWindow, before: str) -> None:
+    audit_action(event, f"maintenance:{window.id}", {"state": before}, {"state": window.state})
+    db.session.commit()
+    notice.forget(get_bus())
+
+
+@windows.route("/", methods=["GET", "POST"])
+@staff_only
+def window_list():
+    form = WindowForm()
+    now = _now()
+    if request.method == "POST":
+        asked = form.to_request(current_user.timezone or "Europe/Moscow", now)
+        if asked is not None:
+            try:
+                window = service.request_window(db.session, current_user, asked, now)
+            except MaintenanceError as exc:
+                getattr(form, exc.field or "kind").errors = [str(exc)]
+            else:
+                _changed("maintenance_requested", window, "")
+                if window.kind == Kind.EMERGENCY:
+                    from workers.tasks import maintenance_tick
+
+                    maintenance_tick()  # the stop begins now, not at the next minute
+                flash(_("Окно №%(n)s сохранено.", n=window.id), "ok")
+                return redirect(url_for("maintenance_windows.window_list"))
+    filters = {
+        "kind": request.args.get("kind") if request.args.get("kind") in set(Kind) else None,
+        "state": request.args.get("state") if request.args.get("state") in set(State) else None,
+    }
+    since = _day(request.args.get("since"))
+    until = _day(request.args.get("until"))
+    return render_template(
+        "maintenance/windows.html",
+        form=form,
+        windows=service.history(db.session, since=since, until=until, **filters),
+        downtime=service.downtime(db.session, now),
+        filters=request.args,
+        kinds=KIND_NAMES,
+        scopes=SCOPE_NAMES,
+        states=STATE_NAMES,
+    ), (422 if request.method == "POST" else 200)
+
+
+def _day(raw: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC) if raw else None
+    except ValueError:
+        return None
+
+
+@windows.post("/<int:window_id>/confirm")
+@admin_only
+def confirm(window_id: int):
+    window = _window(window_id)
+    before = window.state
+    try:
+        service.confirm(db.session, current_user, window, _now())
+    except MaintenanceError as exc:
+        flash(str(exc), "error")
+    else:
+        _changed("maintenance_confirmed", window, before)
+        flash(_("Окно №%(n)s подтверждено.", n=window.id), "ok")
+    return redirect(url_for("maintenance_windows.window_list"))
+
+
+@windows.post("/<int:window_id>/reject")
+@admin_only
+def reject(window_id: int):
+    window = _window(window_id)
+    before = window.state
+    try:
+        service.reject(window)
+    except MaintenanceError as exc:
+        flash(str(exc), "error")
+    else:
+        _changed("maintenance_rejected", window, before)
+    return redirect(url_for("maintenance_windows.window_list"))
+
+
+@windows.post("/<int:window_id>/cancel")
+@admin_only
+def cancel(window_id: int):
+    window = _window(window_id)
+    before = window.state
+    try:
+        told = service.cancel(window, _now())
+    except MaintenanceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("maintenance_windows.window_list"))
+    emails = runner.compose_notices(db.session, get_pii(), window, "cancelled") if told else []
+    _changed("maintenance_cancelled", window, before)
+    runner.deliver(emails)
+    flash(_("Окно №%(n)s отменено.", n=window.id), "ok")
+    return redirect(url_for("maintenance_windows.window_list"))

@@ -1,0 +1,288 @@
+"""Maintenance windows with an injected clock: notices at 24/12/1 h, the banner from 1 h, the
+modal from 15 min, sign-ins closed from 5 min, the stop (flag, broadcast, static page) and the
+recovery; the request rules (past, overlap, who may do what); cancelling tells people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD
+from webapp.accounts.models import Role
+from webapp.maintenance import notice, runner, service
+from webapp.maintenance.errors import MaintenanceError
+from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
+from webapp.maintenance.service import Request
+from workers import tasks
+
+START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)  # 00:00 Moscow
+
+
+@pytest.fixture
+def clock(monkeypatch, app):
+    """Moves "now" for the pages and the worker; the bus cache is dropped on every move."""
+    state = {"now": START - timedelta(days=2)}
+    for where in ("webapp.maintenance.web", "webapp.maintenance.views", "webapp.db"):
+        monkeypatch.setattr(f"{where}.utcnow", lambda: state["now"])
+
+    def at(moment: datetime) -> datetime:
+        state["now"] = moment
+        notice.forget(app.extensions["mehhost.bus"])
+        return moment
+
+    return at
+
+
+def schedule(db_session, admin, **changes) -> MaintenanceWindow:
+    asked = Request(
+        changes.pop("kind", Kind.PLANNED),
+        changes.pop("scope", Scope.ALL),
+        changes.pop("starts_at", START),
+        changes.pop("minutes", 30),
+        changes.pop("reason", "Замена диска"),
+    )
+    window = service.request_window(
+        db_session, admin, asked, changes.pop("now", START - timedelta(days=2))
+    )
+    db_session.commit()
+    return window
+
+
+def test_the_whole_planned_sequence_with_an_injected_clock(
+    app, client, db_session, make_user, login_as, mailbox, clock, settings
+):
+    bus = app.extensions["mehhost.bus"]
+    reader = make_user(display_name="Читатель")
+    quiet = make_user(display_name="Без писем")
+    quiet.maintenance_emails = False
+    db_session.commit()
+    admin = make_user(role=Role.ADMIN)
+    window = schedule(db_session, admin)
+    assert window.state == State.SCHEDULED
+
+    def tick(moment):
+        clock(moment)
+        return tasks.maintenance_tick.call_local()
+
+    assert tick(START - timedelta(hours=30))["notices"] == 0
+    sent = tick(START - timedelta(hours=24))["notices"]
+    assert sent >= 2  # the reader and the admin; not the person who opted out
+    to_reader = [
+        m for m in mailbox.messages() if "Читатель" in m.get_body(("plain",)).get_content()
+    ]
+    assert len(to_reader) == 1
+    body = to_reader[0].get_body(("plain",)).get_content()
+    assert "06.12.2026 00:00 (Europe/Moscow)" in body and "Замена диска" in body
+    assert not [
+        m for m in mailbox.messages() if "Без писем" in m.get_body(("plain",)).get_content()
+    ]
+    assert tick(START - timedelta(hours=23))["notices"] == 0  # once each
+    assert tick(START - timedelta(hours=12))["notices"] == sent
+    assert tick(START - timedelta(hours=1))["notices"] == sent
+
+    login_as(Role.USER)
+    clock(START - timedelta(minutes=61))
+    assert "maintenance-banner" not in client.get("/").get_data(as_text=True)
+    clock(START - timedelta(minutes=59))
+    page = client.get("/").get_data(as_text=True)
+    assert "maintenance-banner" in page and "<dialog" not in page
+    assert "Через 59 мин (в 00:00) начнутся технические работы" in page
+    clock(START - timedelta(minutes=14))
+    assert "<dialog open" in client.get("/").get_data(as_text=True)
+
+    clock(START - timedelta(minutes=4))
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    refused = client.post(
+        "/login",
+        data={
+            "email": email_of(app, reader),
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert refused.status_code == 422 and "Вход временно закрыт" in refused.get_data(as_text=True)
+    registering = client.post(
+        "/register",
+        data={
+            "email": "new@example.ru",
+            "display_name": "Новый",
+            "password": "x" * 12,
+            "consent": "y",
+            "csrf_token": csrf_token(client, "/register"),
+        },
+    )
+    assert registering.status_code == 503
+    assert 'value="new@example.ru"' in registering.get_data(as_text=True)  # nothing lost
+    allowed = client.post(
+        "/login",
+        data={
+            "email": email_of(app, admin),
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert allowed.status_code == 302  # the admin still gets in to run the works
+
+    listener = bus.subscribe(runner.CHANNEL)
+    assert tick(START)["stopped"] == 1
+    window = db_session.get(MaintenanceWindow, window.id)
+    assert window.state == State.DOWN and window.stopped_at == START
+    assert bus.get(runner.FLAG_KEY)["window"] == window.id
+    _channel, message = listener.get(timeout=2)
+    assert message["type"] == "maintenance_start" and not message["rehearsal"]
+    static = (settings.maintenance_page_dir / "maintenance.html").read_text(encoding="utf-8")
+    assert "06.12.2026 00:30 по Москве" in static and "Замена диска" in static
+
+    assert tick(START + timedelta(minutes=31))["recovered"] == 1
+    window = db_session.get(MaintenanceWindow, window.id)
+    assert window.state == State.UP and bus.get(runner.FLAG_KEY) is None
+    assert "снова работает" in mailbox.messages()[-1]["Subject"]
+    listener.close()
+
+
+def email_of(app, user) -> str:
+    from webapp.accounts.service import email_of as decrypt
+
+    return decrypt(user, app.extensions["mehhost.pii"])
+
+
+def test_bad_windows_are_refused_with_the_field_named(app, db_session, make_user):
+    admin = make_user(role=Role.ADMIN)
+    now = START - timedelta(days=1)
+    with pytest.raises(MaintenanceError) as past:
+        schedule(db_session, admin, starts_at=now - timedelta(minutes=1), now=now)
+    assert past.value.field == "starts_at"
+    schedule(db_session, admin, now=now)
+    with pytest.raises(MaintenanceError, match="пересекается") as clash:
+        schedule(db_session, admin, starts_at=START + timedelta(minutes=20), now=now)
+    assert clash.value.field == "starts_at"
+    with pytest.raises(MaintenanceError) as long:
+        schedule(db_session, admin, starts_at=START + timedelta(days=1), minutes=13 * 60, now=now)
+    assert long.value.field == "minutes"
+    moderator = make_user(role=Role.MODERATOR)
+    with pytest.raises(MaintenanceError, match="только администратору"):
+        schedule(db_session, moderator, kind=Kind.EMERGENCY, now=now)
+    user = make_user()
+    with pytest.raises(MaintenanceError):
+        schedule(db_session, user, starts_at=START + timedelta(days=2), now=now)
+
+
+def test_a_moderator_requests_an_admin_confirms_and_cancelling_tells_people(
+    app, client, db_session, make_user, login_as, mailbox, clock
+):
+    clock(START - timedelta(days=2))
+    moderator = login_as(Role.MODERATOR)
+    local = (START + timedelta(days=1)).astimezone(service_zone()).strftime("%Y-%m-%dT%H:%M")
+    made = client.post(
+        "/maintenance/",
+        data={
+            "kind": "planned",
+            "scope": "all",
+            "starts_at": local,
+            "minutes": "45",
+            "reason": "Обновление",
+            "csrf_token": csrf_token(client, "/maintenance/"),
+        },
+        follow_redirects=True,
+    )
+    assert "сохранено" in made.get_data(as_text=True)
+    window = db_session.query(MaintenanceWindow).one()
+    assert window.state == State.REQUESTED and window.requested_by == moderator.id
+    assert window.starts_at == START + timedelta(days=1)
+    assert (
+        client.post(
+            f"/maintenance/{window.id}/confirm",
+            data={"csrf_token": csrf_token(client, "/maintenance/")},
+        ).status_code
+        == 403
+    )
+
+    login_as(Role.ADMIN)
+    token = csrf_token(client, "/maintenance/")
+    client.post(f"/maintenance/{window.id}/confirm", data={"csrf_token": token})
+    window = db_session.get(MaintenanceWindow, window.id)
+    assert window.state == State.SCHEDULED
+    clock(window.starts_at - timedelta(hours=24))
+    assert tasks.maintenance_tick.call_local()["notices"] > 0
+    before = len(mailbox.messages())
+    client.post(f"/maintenance/{window.id}/cancel", data={"csrf_token": token})
+    window = db_session.get(MaintenanceWindow, window.id)
+    assert window.state == State.CANCELLED
+    cancelled = mailbox.messages()[before:]
+    assert cancelled and all("отменено" in m["Subject"] for m in cancelled)
+    page = client.get("/maintenance/?state=cancelled").get_data(as_text=True)
+    assert "Обновление" in page and "отменено" in page
+
+
+def service_zone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Moscow")
+
+
+def test_cancelling_less_than_15_minutes_ahead_is_refused(db_session, make_user):
+    admin = make_user(role=Role.ADMIN)
+    window = schedule(db_session, admin)
+    with pytest.raises(MaintenanceError, match="15 минут"):
+        service.cancel(window, START - timedelta(minutes=10))
+
+
+def test_an_emergency_stops_at_once_and_a_rehearsal_stops_nothing_real(
+    app, client, db_session, make_user, login_as, mailbox, clock, settings
+):
+    bus = app.extensions["mehhost.bus"]
+    clock(START)
+    login_as(Role.ADMIN)
+    page_file = settings.maintenance_page_dir / "maintenance.html"
+    page_file.unlink(missing_ok=True)
+    client.post(
+        "/maintenance/",
+        data={
+            "kind": "test",
+            "scope": "all",
+            "starts_at": "2026-12-06T00:10",
+            "minutes": "10",
+            "reason": "Учения",
+            "csrf_token": csrf_token(client, "/maintenance/"),
+        },
+    )
+    rehearsal = db_session.query(MaintenanceWindow).one()
+    clock(rehearsal.starts_at)
+    assert tasks.maintenance_tick.call_local()["stopped"] == 1
+    assert db_session.get(MaintenanceWindow, rehearsal.id).state == State.DOWN
+    assert bus.get(runner.FLAG_KEY) is None and not page_file.exists()
+
+    clock(rehearsal.ends_at + timedelta(minutes=1))
+    tasks.maintenance_tick.call_local()
+    made = client.post(
+        "/maintenance/",
+        data={
+            "kind": "emergency",
+            "scope": "all",
+            "minutes": "20",
+            "reason": "Атака",
+            "csrf_token": csrf_token(client, "/maintenance/"),
+        },
+    )
+    assert made.status_code == 302
+    emergency = db_session.query(MaintenanceWindow).filter_by(kind="emergency").one()
+    assert emergency.state == State.DOWN and emergency.stopped_at is not None
+    assert bus.get(runner.FLAG_KEY)["window"] == emergency.id and page_file.exists()
+    assert any("экстренное" in m["Subject"] for m in mailbox.messages())
+    bus.delete(runner.FLAG_KEY)
+
+
+def test_the_maintenance_pages_are_for_staff_only(client, login_as):
+    login_as(Role.MANAGER)
+    assert client.get("/maintenance/").status_code == 403
+
+
+def test_a_person_turns_maintenance_emails_off_in_the_profile(client, login_as, db_session):
+    user = login_as(Role.USER)
+    token = csrf_token(client, "/profile")
+    client.post("/profile/maintenance-emails", data={"enabled": "0", "csrf_token": token})
+    user = db_session.get(type(user), user.id)
+    assert user.maintenance_emails is False
+    assert user not in service.recipients(db_session)

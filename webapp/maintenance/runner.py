@@ -1,0 +1,156 @@
+"""What happens to a window as time passes: e-mail notices, the stop and the recovery.
+
+`tick(now)` is called every minute by the worker (and at once for an emergency). The stop puts
+the maintenance flag on the bus (every web process reads it: banners, the login block, the AI
+queue for a partial stop), tells every open chat socket "maintenance_start", and writes the
+static maintenance page where nginx serves it. A test window runs every step and records its
+timings but sets no flag and writes no page: nothing real stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.accounts.models import Role, User
+from webapp.accounts.service import email_of
+from webapp.bus import Bus
+from webapp.maintenance import page
+from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
+from webapp.maintenance.service import due_notices, recipients
+from webapp.pii import PiiCipher
+
+log = logging.getLogger(__name__)
+FLAG_KEY = "maintenance_mode"  # {"window": id, "scope": ..., "ends_at": epoch}
+CHANNEL = "maintenance"  # the chat sockets listen here for maintenance_start
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone or "Europe/Moscow")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/Moscow")
+
+
+def _when(moment: datetime, user: User) -> str:
+    """The moment in the person's own time zone, named."""
+    zone = _zone(user)
+    return f"{moment.astimezone(zone).strftime('%d.%m.%Y %H:%M')} ({zone.key})"
+
+
+Email = tuple[str, str, str]  # (to, subject, text)
+
+
+def compose_notices(
+    session: Session, cipher: PiiCipher, window: MaintenanceWindow, event: str
+) -> list[Email]:
+    """One email per recipient (a rehearsal's only to the staff), to send once the state that
+    says they were sent is committed: `deliver` after the transaction."""
+    people = recipients(session)
+    if window.kind == Kind.TEST:
+        people = [p for p in people if p.role in (Role.ADMIN, Role.MODERATOR)]
+    settings_link = url_for("accounts.profile", _external=True)
+    emails = []
+    for person in people:
+        with force_locale(person.locale or "ru"):
+            subject = {
+                "cancelled": _("mehhost chat: обслуживание отменено"),
+                "restored": _("mehhost chat снова работает"),
+                "emergency": _("mehhost chat: экстренное отключение"),
+            }.get(event, _("mehhost chat: плановое обслуживание"))
+            text = render_template(
+                "email/maintenance.txt",
+                name=person.display_name,
+                event=event,
+                scope=window.scope,
+                starts=_when(window.starts_at, person),
+                ends=_when(window.ends_at, person),
+                reason=window.reason,
+                settings_link=settings_link,
+            )
+        emails.append((email_of(person, cipher), str(subject), text))
+    return emails
+
+
+def deliver(emails: list[Email]) -> int:
+    from workers.tasks import send_email
+
+    for to, subject, text in emails:
+        send_email(to, subject, text)
+    return len(emails)
+
+
+def stop(session: Session, bus: Bus, window: MaintenanceWindow, page_folder, now: datetime):
+    """The stop sequence: flag, broadcast, maintenance page; the window is then down."""
+    window.state = State.DRAINING
+    session.flush()
+    real = window.kind != Kind.TEST
+    if real:
+        bus.set(
+            FLAG_KEY,
+            {"window": window.id, "scope": window.scope, "ends_at": window.ends_at.timestamp()},
+        )
+    bus.publish(
+        CHANNEL,
+        {
+            "type": "maintenance_start",
+            "window": window.id,
+            "scope": window.scope,
+            "ends_at": window.ends_at.timestamp(),
+            "rehearsal": not real,
+        },
+    )
+    if real and window.scope == Scope.ALL:
+        page.write(page_folder, window.ends_at, window.reason)
+    window.state, window.stopped_at = State.DOWN, now
+    log.warning("maintenance %s (%s, %s) is down", window.id, window.kind, window.scope)
+
+
+def recover(session: Session, bus: Bus, window: MaintenanceWindow, now: datetime) -> None:
+    """Lift the flag; the window is over. (The page stays on disk: nginx shows it only while
+    the app does not answer.)"""
+    window.state = State.RECOVERING
+    session.flush()
+    flag = bus.get(FLAG_KEY)
+    if flag and flag.get("window") == window.id:
+        bus.delete(FLAG_KEY)
+    bus.publish(CHANNEL, {"type": "maintenance_end", "window": window.id})
+    window.state, window.recovered_at = State.UP, now
+
+
+def tick(
+    session: Session, bus: Bus, cipher: PiiCipher, page_folder, now: datetime
+) -> tuple[dict[str, int], list[Email]]:
+    """Compose due notices, stop windows whose start has come, recover those whose end has;
+    return the counts and the emails to deliver after the commit."""
+    done = {"notices": 0, "stopped": 0, "recovered": 0}
+    outbox: list[Email] = []
+    windows = session.scalars(
+        select(MaintenanceWindow).where(MaintenanceWindow.state.in_((State.SCHEDULED, State.DOWN)))
+    ).all()
+    for window in windows:
+        if window.state == State.SCHEDULED and window.starts_at > now:
+            if window.kind != Kind.EMERGENCY:
+                for notice in due_notices(window, now):
+                    outbox += compose_notices(session, cipher, window, "planned")
+                    window.mark_sent(notice)
+        elif window.state == State.SCHEDULED:
+            if window.kind == Kind.EMERGENCY and "emergency" not in window.sent:
+                outbox += compose_notices(session, cipher, window, "emergency")
+                window.mark_sent("emergency")
+            stop(session, bus, window, page_folder, now)
+            done["stopped"] += 1
+        elif window.state == State.DOWN and window.ends_at <= now:
+            recover(session, bus, window, now)
+            if window.sent:
+                outbox += compose_notices(session, cipher, window, "restored")
+            done["recovered"] += 1
+    done["notices"] = len(outbox)
+    return done, outbox
