@@ -39,6 +39,7 @@ class Settings:
     pii_encryption_key: str
     database_url: str
     redis_url: str
+    redis_prefix: str  # every bus key and channel starts with it
     base_url: str
     admin_email: str
     smtp_host: str
@@ -228,6 +229,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pii_encryption_key=values["PII_ENCRYPTION_KEY"],
         database_url=database_url,
         redis_url=values.get("REDIS_URL", ""),
+        redis_prefix=values.get("REDIS_PREFIX") or "mehhost:",
         base_url=values.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         admin_email=values.get("ADMIN_EMAIL", "admin@mehhost.local"),
         smtp_host=values.get("SMTP_HOST", "127.0.0.1"),

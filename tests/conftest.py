@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,7 +24,16 @@ _INSTANCE = Path(tempfile.mkdtemp(prefix="mehhost-test-"))
 # REDIS_URL given to the test run is kept for the MariaDB leg (production-like: MariaDB + Redis)
 # and the Redis contract tests; the SQLite leg runs on the embedded defaults.
 TEST_REDIS_URL = os.environ.get("REDIS_URL", "")
-os.environ.update(INSTANCE_PATH=str(_INSTANCE), MEHHOST_ENV="test", BCRYPT_ROUNDS="4", REDIS_URL="")
+# Bus keys of this run live under their own prefix: ids restart with every fresh test database,
+# and a key left by an earlier run (a claim, a draft) must not meet a new row with the same id.
+_REDIS_PREFIX = f"mehhost-test-{os.getpid()}-{int(time.time())}:"
+os.environ.update(
+    INSTANCE_PATH=str(_INSTANCE),
+    MEHHOST_ENV="test",
+    BCRYPT_ROUNDS="4",
+    REDIS_URL="",
+    REDIS_PREFIX=_REDIS_PREFIX,
+)
 
 import pytest  # noqa: E402
 from sqlalchemy import event  # noqa: E402
@@ -50,6 +60,20 @@ def database_url(request) -> str:
     if not MARIADB_URL:
         pytest.skip("MARIADB_URL is not set")
     return MARIADB_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forget_this_runs_redis_keys():
+    """At the end, delete the keys this run left under its prefix."""
+    yield
+    if TEST_REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(TEST_REDIS_URL)
+        keys = list(client.scan_iter(match=_REDIS_PREFIX + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
 
 
 @pytest.fixture(scope="session")

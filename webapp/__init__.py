@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init(settings)
     db.check()
     app.extensions["mehhost.settings"] = settings
-    app.extensions["mehhost.bus"] = make_bus(settings.redis_url)
+    app.extensions["mehhost.bus"] = make_bus(settings.redis_url, settings.redis_prefix)
     app.extensions["mehhost.pii"] = PiiCipher(settings.pii_encryption_key)
     app.extensions["mehhost.base_settings"] = settings
     site_config.refresh(app, force=True)

@@ -333,5 +333,5 @@ def _roundtrip(message: Message) -> Message:
     return json.loads(json.dumps(message))
 
 
-def make_bus(redis_url: str) -> Bus:
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+def make_bus(redis_url: str, prefix: str = "mehhost:") -> Bus:
+    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()

@@ -98,14 +98,18 @@ def test_a_firing_and_then_resolved_alert_makes_one_incident_report_each_and_ema
     history(db_session, days=1)
     alert = an_alert(db_session, hours_ago=1)
     bus = app.extensions["mehhost.bus"]
-    episode = {(alert.id, alert.severity, alert.state)}
+    episode = {(alert.id, alert.severity, alert.state, alert.started_at)}
     assert queue_incident_reports(bus, episode) == 1
     assert queue_incident_reports(bus, episode) == 0  # the next round does not repeat it
-    assert queue_incident_reports(bus, {(alert.id, Severity.LOW, AlertState.FIRING)}) == 0
+    low = (alert.id, Severity.LOW, AlertState.FIRING, alert.started_at)
+    assert queue_incident_reports(bus, {low}) == 0
     alert = fresh(db_session, alert)  # the worker's task ended the session it was loaded in
     alert.state, alert.resolved_at = AlertState.RESOLVED, utcnow()
     db_session.commit()
-    assert queue_incident_reports(bus, {(alert.id, alert.severity, alert.state)}) == 1
+    assert (
+        queue_incident_reports(bus, {(alert.id, alert.severity, alert.state, alert.started_at)})
+        == 1
+    )
 
     folder = reports.folder_of(settings.instance_path)
     fired = (folder / f"incident-{alert.id}-fired.html").read_text(encoding="utf-8")

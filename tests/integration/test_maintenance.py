@@ -4,10 +4,15 @@ recovery; the request rules (past, overlap, who may do what); cancelling tells p
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
 from webapp.accounts.models import Role
@@ -32,7 +37,8 @@ def clock(monkeypatch, app):
         notice.forget(app.extensions["mehhost.bus"])
         return moment
 
-    return at
+    yield at
+    notice.forget(app.extensions["mehhost.bus"])  # the next test sees no window of this one
 
 
 def schedule(db_session, admin, **changes) -> MaintenanceWindow:
@@ -286,3 +292,101 @@ def test_a_person_turns_maintenance_emails_off_in_the_profile(client, login_as, 
     user = db_session.get(type(user), user.id)
     assert user.maintenance_emails is False
     assert user not in service.recipients(db_session)
+
+
+class FakeSocket:
+    """A chat socket's far end: frames in a queue; a page that answers the stop notice (as the
+    htmx ws extension does with the notice's form) or one that never does."""
+
+    def __init__(self, answers: bool, draft: str = "") -> None:
+        import queue
+
+        self.inbox: queue.Queue = queue.Queue()
+        self.sent: list[str] = []
+        self.closed_with: tuple[int, str] | None = None
+        self.answers, self.draft = answers, draft
+
+    def receive(self, timeout=None):
+        import queue
+
+        from simple_websocket import ConnectionClosed
+
+        if self.closed_with:
+            raise ConnectionClosed()
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def send(self, data: str) -> None:
+        self.sent.append(data)
+        if self.answers and 'value="maintenance_ack"' in data:
+            window = re.search(r'name="window" value="(\d+)"', data).group(1)
+            self.inbox.put(
+                json.dumps({"action": "maintenance_ack", "window": window, "message": self.draft})
+            )
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed_with = (code, reason)
+
+
+def test_the_stop_tells_every_chat_socket_waits_for_acks_saves_drafts_and_closes(
+    app, db_session, make_user, settings
+):
+    from webapp.chat import drafts
+    from webapp.chat import service as chat
+    from webapp.chat.socket import CLOSE_SERVICE_RESTART, ChatSocket
+    from webapp.db import utcnow
+
+    bus = app.extensions["mehhost.bus"]
+    admin = make_user(role=Role.ADMIN)
+    person = make_user()
+    character = factories.character(db_session)
+    dialog = chat.start_dialog(db_session, person.id, character, utcnow())
+    db_session.commit()
+    window = schedule(db_session, admin, kind=Kind.EMERGENCY, now=START)
+    pages = [FakeSocket(answers=True, draft="Недописанное сообщение"), FakeSocket(answers=False)]
+    threads = []
+    for n, page in enumerate(pages):
+        with app.test_request_context():
+            socket = ChatSocket(page, person, f"device-{n}", dialog.id, character.id)
+        thread = threading.Thread(target=socket.run, daemon=True)
+        thread.start()
+        threads.append(thread)
+    time.sleep(0.3)  # both listen
+
+    started = time.monotonic()
+    runner.stop(
+        db_session, bus, window, settings.maintenance_page_dir, START, expected=2, wait_s=1.5
+    )
+    waited = time.monotonic() - started
+    for thread in threads:
+        thread.join(timeout=5)
+    assert all("Начинаются технические работы" in "".join(p.sent) for p in pages)
+    assert all(p.closed_with == (CLOSE_SERVICE_RESTART, "maintenance") for p in pages)
+    assert window.drained_sockets == 1 and 1.4 <= waited < 4  # one of two: it waited it out
+    assert drafts.load(bus, person.id, dialog.id) == "Недописанное сообщение"
+    assert window.state == State.DOWN
+    bus.delete(runner.FLAG_KEY)
+    drafts.clear(bus, person.id, dialog.id)
+
+
+def test_the_stop_goes_on_as_soon_as_95_percent_acknowledged(app, db_session, make_user):
+    bus = app.extensions["mehhost.bus"]
+    admin = make_user(role=Role.ADMIN)
+    window = schedule(
+        db_session, admin, kind=Kind.TEST, starts_at=START + timedelta(hours=1), now=START
+    )
+    listener = bus.subscribe(runner.CHANNEL)
+    answering = threading.Thread(  # 19 of 20 pages answer the notice at once
+        target=lambda: (
+            listener.get(timeout=5)
+            and [runner.acknowledge(bus, window.id, f"s{n}") for n in range(19)]
+        ),
+    )
+    answering.start()
+    started = time.monotonic()
+    assert runner.drain_sockets(bus, window, expected=20, wait_s=10) == 19
+    answering.join()
+    listener.close()
+    assert time.monotonic() - started < 1  # 19 of 20 is 95 %: no waiting for the last one

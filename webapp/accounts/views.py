@@ -16,7 +16,7 @@ from webapp.auth.web import client_ip, set_auth_cookies
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.i18n import LOCALES, THEMES
-from webapp.maintenance import service as maintenance
+from webapp.maintenance import notice as maintenance_notice
 from webapp.monitoring import logs
 from webapp.notify.outbox import queue_email
 from webapp.pii import normalise_email
@@ -37,7 +37,7 @@ def profile():
         email=email_of(current_user, get_pii()),
         sessions=device_sessions,
         current_session=g.get("device_session"),
-        maintenance=maintenance.upcoming(db.session, utcnow()),  # "a discreet notice, 24 h"
+        maintenance=maintenance_notice.next_window(db.session, get_bus(), utcnow()),
     )
 
 

@@ -2,8 +2,10 @@
 
 Browser -> server (JSON from the htmx ws extension): {"message", "client_id"} to send,
 {"action": "hello", "last_id"} on every (re)connect, {"action": "stop" | "retry"},
-{"action": "seen", "upto"}. Server -> browser: HTML fragments swapped out of band.
-Every device of a person listens on the person's bus channel, so they all stay in step.
+{"action": "seen", "upto"}, {"action": "draft", "message"} every 10 s while typing,
+{"action": "maintenance_ack", "window", "message"} when told of a stop. Server -> browser: HTML
+fragments swapped out of band. Every device of a person listens on the person's bus channel, so
+they all stay in step; every socket also hears the maintenance channel (start, then close).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from webapp.auth.tokens import TokenInvalid
 from webapp.auth.web import ACCESS_COOKIE
 from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
-from webapp.chat import events, rendering, replies, service
+from webapp.chat import drafts, events, rendering, replies, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
@@ -32,6 +34,7 @@ from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
 from webapp.inference import jobs
 from webapp.inference.status import read_status
+from webapp.maintenance import runner as maintenance_runner
 from webapp.monitoring.presence import OPEN_SOCKETS
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ bp = Blueprint("chat_socket", __name__)
 CLOSE_UNAUTHORISED = 4401  # the page's script refreshes the tokens, then reconnects
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_SERVICE_RESTART = 1012  # maintenance: the page's script waits and reconnects after it
 MAX_FRAME = 16 * 1024
 MAX_BATCH = 64  # bus events folded into one socket frame
 
@@ -100,7 +104,9 @@ class ChatSocket:
         self.send_lock = threading.Lock()
         self.outbox: list[str] = []
         self.closed = threading.Event()
-        self.subscription = self.bus.subscribe(events.user_channel(self.user_id), SESSION_EVENTS)
+        self.subscription = self.bus.subscribe(
+            events.user_channel(self.user_id), SESSION_EVENTS, maintenance_runner.CHANNEL
+        )
         db.read_only()
         character = db.session.get(Character, character_id)
         self.filters = list(character.filters or []) if character else []
@@ -180,6 +186,9 @@ class ChatSocket:
         if channel.startswith("inference:job:"):
             self._on_job_event(event)
             return
+        if channel == maintenance_runner.CHANNEL:
+            self._on_maintenance(event)
+            return
         if event.get("dialog_id") != self.dialog_id:
             return
         if event["type"] == "message":
@@ -188,6 +197,16 @@ class ChatSocket:
             self.send(rendering.remove(int(event["message_id"])))
         elif event["type"] == "reply":
             self._follow(event["job_id"], int(event["message_id"]))
+
+    def _on_maintenance(self, event: dict[str, Any]) -> None:
+        """maintenance_start: tell the person, and the page acknowledges with its draft;
+        maintenance_close: the stop goes on, the socket closes (not in a rehearsal)."""
+        if event["type"] == "maintenance_start":
+            self.send(render_template("chat/_maintenance.html", event=event))
+        elif event["type"] == "maintenance_close" and not event.get("rehearsal"):
+            self.flush()
+            self.closed.set()
+            self.ws.close(CLOSE_SERVICE_RESTART, "maintenance")
 
     def _show_message(self, message_id: int) -> None:
         message = db.session.get(Message, message_id)
@@ -309,6 +328,11 @@ class ChatSocket:
             self._reply(dialog)
         elif action == "seen":
             service.mark_seen(db.session, dialog, int(data.get("upto") or 0), utcnow())
+        elif action == "draft":
+            drafts.save(self.bus, self.user_id, self.dialog_id, str(data.get("message", "")))
+        elif action == "maintenance_ack":
+            drafts.save(self.bus, self.user_id, self.dialog_id, str(data.get("message", "")))
+            maintenance_runner.acknowledge(self.bus, int(data["window"]), self.session_id)
         else:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
 
@@ -341,6 +365,7 @@ class ChatSocket:
                 rendering.notice(_("Сообщение длиннее 1000 символов: отправлены первые 1000."))
             )
         if created:
+            drafts.clear(self.bus, self.user_id, self.dialog_id)
             self._reply(dialog)
 
     def _reply(self, dialog) -> None:

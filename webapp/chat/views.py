@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.characters.models import Character, CharacterState
+from webapp.chat import drafts, replies, service
 from webapp.chat import favorites as fav
-from webapp.chat import replies, service
 from webapp.chat.access import may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
@@ -95,6 +95,7 @@ def dialog(dialog_id: int):
         ai=read_status(get_bus()),
         waiting=waiting,
         client_id=uuid.uuid4().hex,
+        draft=drafts.load(get_bus(), current_user.id, found.id),
         **context,
     )
 

@@ -30,7 +30,8 @@ def forget(bus: Bus) -> None:
     bus.delete(CACHE_KEY)
 
 
-def current(session: Session, bus: Bus, now: datetime) -> Notice | None:
+def next_window(session: Session, bus: Bus, now: datetime) -> NextWindow | None:
+    """The nearest confirmed window that has not ended (from the cache when it is fresh)."""
     cached = bus.get(CACHE_KEY)
     if cached is None:
         window = upcoming(session, now)
@@ -49,7 +50,7 @@ def current(session: Session, bus: Bus, now: datetime) -> Notice | None:
         bus.set(CACHE_KEY, cached, ttl=CACHE_TTL_S)
     if not cached or cached["ends_at"] <= now.timestamp():
         return None
-    found = NextWindow(
+    return NextWindow(
         cached["id"],
         cached["kind"],
         cached["scope"],
@@ -57,4 +58,8 @@ def current(session: Session, bus: Bus, now: datetime) -> Notice | None:
         datetime.fromtimestamp(cached["ends_at"], UTC),
         cached["reason"],
     )
-    return notice_at(found, now)
+
+
+def current(session: Session, bus: Bus, now: datetime) -> Notice | None:
+    """What pages show now: the banner, the modal, the sign-in block."""
+    return notice_at(next_window(session, bus, now), now)

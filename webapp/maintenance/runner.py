@@ -10,6 +10,8 @@ timings but sets no flag and writes no page: nothing real stops.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,11 +27,59 @@ from webapp.bus import Bus
 from webapp.maintenance import page
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
+from webapp.monitoring import presence
 from webapp.pii import PiiCipher
 
 log = logging.getLogger(__name__)
 FLAG_KEY = "maintenance_mode"  # {"window": id, "scope": ..., "ends_at": epoch}
-CHANNEL = "maintenance"  # the chat sockets listen here for maintenance_start
+CHANNEL = "maintenance"  # every chat socket listens here: maintenance_start, maintenance_close
+ACK_SHARE = 0.95  # the stop goes on once this share of open sockets acknowledged ...
+ACK_WAIT_S = 30.0  # ... or after this long, whichever comes first
+ACK_KEEP = 100_000
+
+
+def ack_key(window_id: int) -> str:
+    return f"maintenance:acks:{window_id}"
+
+
+def acknowledge(bus: Bus, window_id: int, socket_id: str) -> None:
+    """A chat page has shown the stop notice (and sent its draft)."""
+    bus.append(ack_key(window_id), {"socket": socket_id}, keep=ACK_KEEP)
+
+
+def acknowledged(bus: Bus, window_id: int) -> int:
+    return len({entry["socket"] for entry in bus.recent(ack_key(window_id))})
+
+
+def drain_sockets(
+    bus: Bus,
+    window: MaintenanceWindow,
+    expected: int | None = None,
+    wait_s: float = ACK_WAIT_S,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> int:
+    """Tell every chat socket the stop begins, wait for 95 % of them to acknowledge (or
+    `wait_s`), then close them all (a rehearsal keeps them open). Returns the acks."""
+    if expected is None:
+        expected, _users = presence.online(bus)
+    rehearsal = window.kind == Kind.TEST
+    event = {
+        "window": window.id,
+        "scope": window.scope,
+        "ends_at": window.ends_at.timestamp(),
+        "rehearsal": rehearsal,
+    }
+    bus.delete(ack_key(window.id))  # a stop is acknowledged afresh (a rehearsal ran before)
+    bus.publish(CHANNEL, {"type": "maintenance_start", **event})
+    needed = math.ceil(expected * ACK_SHARE)
+    deadline = clock() + wait_s
+    acks = acknowledged(bus, window.id)
+    while acks < needed and clock() < deadline:
+        sleep(0.1)
+        acks = acknowledged(bus, window.id)
+    bus.publish(CHANNEL, {"type": "maintenance_close", **event})
+    return acks
 
 
 def _zone(user: User) -> ZoneInfo:
@@ -87,8 +137,16 @@ def deliver(emails: list[Email]) -> int:
     return len(emails)
 
 
-def stop(session: Session, bus: Bus, window: MaintenanceWindow, page_folder, now: datetime):
-    """The stop sequence: flag, broadcast, maintenance page; the window is then down."""
+def stop(
+    session: Session,
+    bus: Bus,
+    window: MaintenanceWindow,
+    page_folder,
+    now: datetime,
+    **drain,
+):
+    """The stop sequence: the flag (new sign-ins, the AI queue for a partial stop), the chat
+    sockets told and closed, the static page; the window is then down."""
     window.state = State.DRAINING
     session.flush()
     real = window.kind != Kind.TEST
@@ -97,16 +155,8 @@ def stop(session: Session, bus: Bus, window: MaintenanceWindow, page_folder, now
             FLAG_KEY,
             {"window": window.id, "scope": window.scope, "ends_at": window.ends_at.timestamp()},
         )
-    bus.publish(
-        CHANNEL,
-        {
-            "type": "maintenance_start",
-            "window": window.id,
-            "scope": window.scope,
-            "ends_at": window.ends_at.timestamp(),
-            "rehearsal": not real,
-        },
-    )
+    if window.scope == Scope.ALL:
+        window.drained_sockets = drain_sockets(bus, window, **drain)
     if real and window.scope == Scope.ALL:
         page.write(page_folder, window.ends_at, window.reason)
     window.state, window.stopped_at = State.DOWN, now
@@ -126,7 +176,7 @@ def recover(session: Session, bus: Bus, window: MaintenanceWindow, now: datetime
 
 
 def tick(
-    session: Session, bus: Bus, cipher: PiiCipher, page_folder, now: datetime
+    session: Session, bus: Bus, cipher: PiiCipher, page_folder, now: datetime, **drain
 ) -> tuple[dict[str, int], list[Email]]:
     """Compose due notices, stop windows whose start has come, recover those whose end has;
     return the counts and the emails to deliver after the commit."""
@@ -145,7 +195,7 @@ def tick(
             if window.kind == Kind.EMERGENCY and "emergency" not in window.sent:
                 outbox += compose_notices(session, cipher, window, "emergency")
                 window.mark_sent("emergency")
-            stop(session, bus, window, page_folder, now)
+            stop(session, bus, window, page_folder, now, **drain)
             done["stopped"] += 1
         elif window.state == State.DOWN and window.ends_at <= now:
             recover(session, bus, window, now)

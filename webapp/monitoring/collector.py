@@ -49,18 +49,18 @@ INCIDENT_CLAIM_TTL_S = 30 * 86_400
 
 
 def queue_incident_reports(bus: Bus, episodes) -> int:
-    """An incident report for each medium or high alert (id, severity, state) that has just
-    fired or resolved. A claim under a fresh token succeeds only while nobody holds the key:
+    """An incident report for each medium or high alert (id, severity, state, start) that has
+    just fired or resolved. A claim under a fresh token succeeds only while nobody holds the key:
     one report per alert and phase, however many rounds (or processes) see it."""
     from webapp.analysis.reports import REPORTED_SEVERITIES
     from workers.tasks import incident_report
 
     queued = 0
-    for alert_id, severity, state in sorted(episodes):
+    for alert_id, severity, state, started in sorted(episodes):
         if severity not in REPORTED_SEVERITIES:
             continue
         phase = "resolved" if state == AlertState.RESOLVED else "fired"
-        key = f"report:incident:{alert_id}:{phase}"
+        key = f"report:incident:{alert_id}:{started.timestamp():.0f}:{phase}"
         if bus.claim(key, uuid.uuid4().hex, ttl=INCIDENT_CLAIM_TTL_S):
             incident_report(alert_id)
             queued += 1
@@ -99,7 +99,7 @@ class Collector:
                 changed = watch.evaluate(session, self.bus, notifier, moment)
                 changed += self._analyse(session, notifier, now, moment)
                 session.commit()
-                episodes = {(a.id, a.severity, a.state) for a in changed}
+                episodes = {(a.id, a.severity, a.state, a.started_at) for a in changed}
             finally:
                 session.close()
             if changed:

@@ -33,12 +33,24 @@
     }
   });
 
+  // The draft goes to the server every 10 s while it changes: a sudden stop loses seconds of
+  // typing at most, and the page puts it back when it opens again.
+  var savedDraft = text.value;
+  var draftForm = document.getElementById("draft-form");
+  setInterval(function () {
+    if (text.value !== savedDraft && offline.hidden) {
+      savedDraft = text.value;
+      htmx.trigger(draftForm, "chat:draft");
+    }
+  }, 10000);
+
   document.addEventListener("htmx:wsConfigSend", function (event) {
     if (event.target === composer && !text.value.trim()) event.preventDefault();
   });
   document.addEventListener("htmx:wsAfterSend", function (event) {
     if (event.target !== composer) return;
     text.value = "";
+    savedDraft = "";
     composer.querySelector("[name=client_id]").value = newClientId();
     text.dispatchEvent(new Event("input"));
   });

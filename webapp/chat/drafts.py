@@ -1,0 +1,33 @@
+"""What a person was typing, kept on the bus for a week: the chat page sends it every 10 s
+while it changes (and with the maintenance acknowledgement), the page puts it back on load, and
+sending the message clears it. An emergency stop loses at most the last seconds of typing."""
+
+from __future__ import annotations
+
+import time
+
+from webapp.bus import Bus
+
+TTL_S = 7 * 86_400
+MAX_CHARS = 1000
+
+
+def _key(user_id: int, dialog_id: int) -> str:
+    return f"draft:{user_id}:{dialog_id}"
+
+
+def save(bus: Bus, user_id: int, dialog_id: int, text: str) -> None:
+    text = text[:MAX_CHARS]
+    if text.strip():
+        bus.set(_key(user_id, dialog_id), {"text": text, "at": time.time()}, ttl=TTL_S)
+    else:
+        bus.delete(_key(user_id, dialog_id))
+
+
+def load(bus: Bus, user_id: int, dialog_id: int) -> str:
+    found = bus.get(_key(user_id, dialog_id))
+    return found["text"] if found else ""
+
+
+def clear(bus: Bus, user_id: int, dialog_id: int) -> None:
+    bus.delete(_key(user_id, dialog_id))
