@@ -10,16 +10,19 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 
 from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
-from webapp.accounts.models import Role
+from webapp.accounts.models import Role, User
+from webapp.auth import totp
 from webapp.maintenance import notice, runner, service
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import Request
+from webapp.monitoring.models import LogEntry
 from workers import tasks
 
 START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)  # 00:00 Moscow
@@ -240,7 +243,7 @@ def test_an_emergency_stops_at_once_and_a_rehearsal_stops_nothing_real(
 ):
     bus = app.extensions["mehhost.bus"]
     clock(START)
-    login_as(Role.ADMIN)
+    admin = login_as(Role.ADMIN)
     page_file = settings.maintenance_page_dir / "maintenance.html"
     page_file.unlink(missing_ok=True)
     client.post(
@@ -260,19 +263,35 @@ def test_an_emergency_stops_at_once_and_a_rehearsal_stops_nothing_real(
     assert db_session.get(MaintenanceWindow, rehearsal.id).state == State.DOWN
     assert bus.get(runner.FLAG_KEY) is None and not page_file.exists()
 
-    clock(rehearsal.ends_at + timedelta(minutes=1))
+    now = clock(rehearsal.ends_at + timedelta(minutes=1))
     tasks.maintenance_tick.call_local()
-    made = client.post(
-        "/maintenance/",
-        data={
-            "kind": "emergency",
-            "scope": "all",
-            "minutes": "20",
-            "reason": "Атака",
-            "csrf_token": csrf_token(client, "/maintenance/"),
-        },
+    emergency_form = {"kind": "emergency", "scope": "all", "minutes": "20", "reason": "Атака"}
+    token = csrf_token(client, "/maintenance/")
+    no_factor = client.post("/maintenance/", data={**emergency_form, "csrf_token": token})
+    assert "сначала включите двухфакторную защиту" in no_factor.get_data(as_text=True)
+    secret = pyotp.random_base32()
+    admin = db_session.get(User, admin.id)
+    totp.enable(
+        admin,
+        app.extensions["mehhost.pii"],
+        secret,
+        pyotp.TOTP(secret).at(now - timedelta(minutes=5)),
+        now - timedelta(minutes=5),
     )
+    db_session.commit()
+    wrong = client.post(
+        "/maintenance/", data={**emergency_form, "totp": "000000", "csrf_token": token}
+    )
+    assert wrong.status_code == 422 and "Код: не подходит" in wrong.get_data(as_text=True)
+    assert db_session.query(LogEntry).filter_by(event="totp_failed").count() == 1
+    assert not db_session.query(MaintenanceWindow).filter_by(kind="emergency").count()
+    code = pyotp.TOTP(secret).at(now)
+    made = client.post("/maintenance/", data={**emergency_form, "totp": code, "csrf_token": token})
     assert made.status_code == 302
+    replay = client.post(
+        "/maintenance/", data={**emergency_form, "totp": code, "csrf_token": token}
+    )
+    assert "Код: не подходит" in replay.get_data(as_text=True)  # one code, one use
     emergency = db_session.query(MaintenanceWindow).filter_by(kind="emergency").one()
     assert emergency.state == State.DOWN and emergency.stopped_at is not None
     assert bus.get(runner.FLAG_KEY)["window"] == emergency.id and page_file.exists()
@@ -390,3 +409,20 @@ def test_the_stop_goes_on_as_soon_as_95_percent_acknowledged(app, db_session, ma
     answering.join()
     listener.close()
     assert time.monotonic() - started < 1  # 19 of 20 is 95 %: no waiting for the last one
+
+
+def test_enrolling_the_second_factor_with_the_qr_code(app, client, login_as, db_session):
+    user = login_as(Role.ADMIN)
+    page = client.get("/profile/totp").get_data(as_text=True)
+    assert "<svg" in page and "Включить" in page
+    secret = re.search(r"<code>([A-Z2-7]+)</code>", page).group(1)
+    token = csrf_token(client, "/profile/totp")
+    wrong = client.post("/profile/totp", data={"code": "12345", "csrf_token": token})
+    assert wrong.status_code == 422 and "Код: не подходит" in wrong.get_data(as_text=True)
+    right = client.post(
+        "/profile/totp", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}
+    )
+    assert right.status_code == 302
+    user = db_session.get(User, user.id)
+    assert totp.enabled(user) and secret.encode() not in user.totp_secret_encrypted
+    assert "Включена" in client.get("/profile").get_data(as_text=True)

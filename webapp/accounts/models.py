@@ -46,6 +46,11 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     # Emails about planned maintenance (24 h, 12 h and 1 h ahead); the person may turn them off.
     maintenance_emails: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # A second factor (TOTP, RFC 6238): the secret encrypted like the email; the last time step
+    # used, so one code cannot be played twice. An emergency stop needs it.
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # flask-login's user protocol

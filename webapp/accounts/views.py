@@ -2,14 +2,25 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.accounts.access import may_manage_device
 from webapp.accounts.forms import DeleteAccountForm
 from webapp.accounts.service import delete_account, email_of, export_data
-from webapp.auth import sessions
+from webapp.auth import sessions, totp
 from webapp.auth.models import DeviceSession
 from webapp.auth.registration import PRIVACY_POLICY_VERSION
 from webapp.auth.web import client_ip, set_auth_cookies
@@ -39,6 +50,50 @@ def profile():
         current_session=g.get("device_session"),
         maintenance=maintenance_notice.next_window(db.session, get_bus(), utcnow()),
     )
+
+
+@bp.route("/profile/totp", methods=["GET", "POST"])
+@login_required
+def totp_setup():
+    """Enrol: a fresh secret as a QR code; the first code from the app turns the factor on."""
+    if totp.enabled(current_user):
+        return render_template("accounts/totp.html", enabled=True, error=None)
+    secret = session.get("totp_pending") or totp.new_secret()
+    session["totp_pending"] = secret
+    error = None
+    if request.method == "POST":
+        if totp.enable(current_user, get_pii(), secret, request.form.get("code", ""), utcnow()):
+            session.pop("totp_pending", None)
+            logs.security(db.session, "totp_enabled", user_id=current_user.id, ip=client_ip())
+            db.session.commit()
+            flash(_("Двухфакторная защита включена"), "ok")
+            return redirect(url_for("accounts.profile"))
+        error = _("Код: не подходит. Введите 6 цифр, которые показывает приложение сейчас.")
+        logs.security(db.session, "totp_failed", user_id=current_user.id, ip=client_ip())
+        db.session.commit()
+    uri = totp.provisioning_uri(secret, email_of(current_user, get_pii()))
+    return render_template(
+        "accounts/totp.html",
+        enabled=False,
+        secret=secret,
+        qr=totp.qr_svg(uri),
+        error=error,
+    ), (422 if error else 200)
+
+
+@bp.post("/profile/totp/disable")
+@login_required
+def totp_disable():
+    if not totp.verify(current_user, get_pii(), request.form.get("code", ""), utcnow()):
+        logs.security(db.session, "totp_failed", user_id=current_user.id, ip=client_ip())
+        db.session.commit()
+        flash(_("Код: не подходит, защита не выключена."), "error")
+        return redirect(url_for("accounts.totp_setup"))
+    totp.disable(current_user)
+    logs.security(db.session, "totp_disabled", user_id=current_user.id, ip=client_ip())
+    db.session.commit()
+    flash(_("Двухфакторная защита выключена"), "ok")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/profile/maintenance-emails")

@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.maintenance.models import Kind, Scope
@@ -53,6 +60,11 @@ class WindowForm(FlaskForm):
                 _l("Длительность: от %(a)s до %(b)s минут", a=MIN_DURATION, b=MAX_DURATION),
             ),
         ],
+    )
+    totp = StringField(
+        _l("Код из приложения (для экстренного)"),
+        validators=[Length(max=7, message=_l("Код: 6 цифр"))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
     reason = TextAreaField(
         _l("Причина"),

@@ -21,6 +21,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.admin.audit import audit_action
+from webapp.auth import totp
+from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
 from webapp.maintenance import backups, notice, runner, service
@@ -28,6 +30,7 @@ from webapp.maintenance.access import admin_only, staff_only
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.forms import KIND_NAMES, SCOPE_NAMES, WindowForm
 from webapp.maintenance.models import Kind, MaintenanceWindow, State
+from webapp.monitoring import logs
 
 STATE_NAMES = {
     State.REQUESTED: _l("ждёт подтверждения"),
@@ -104,6 +107,8 @@ def window_list():
     now = _now()
     if request.method == "POST":
         asked = form.to_request(current_user.timezone or "Europe/Moscow", now)
+        if asked is not None and asked.kind == Kind.EMERGENCY and not _second_factor(form, now):
+            asked = None
         if asked is not None:
             try:
                 window = service.request_window(db.session, current_user, asked, now)
@@ -133,6 +138,26 @@ def window_list():
         scopes=SCOPE_NAMES,
         states=STATE_NAMES,
     ), (422 if request.method == "POST" else 200)
+
+
+def _second_factor(form: WindowForm, now: datetime) -> bool:
+    """An emergency stop needs the admin's TOTP code; a wrong one is refused and logged."""
+    if not totp.enabled(current_user):
+        form.totp.errors = [_("Код: сначала включите двухфакторную защиту в профиле.")]
+        return False
+    if totp.verify(current_user, get_pii(), form.totp.data or "", now):
+        return True
+    form.totp.errors = [_("Код: не подходит. Экстренное выключение не начато.")]
+    logs.security(
+        db.session,
+        "totp_failed",
+        user_id=current_user.id,
+        ip=client_ip(),
+        device=request.user_agent.string,
+        action="emergency_stop",
+    )
+    db.session.commit()
+    return False
 
 
 def _day(raw: str | None) -> datetime | None:
