@@ -24,10 +24,12 @@ def init_app(app: Flask) -> None:
     from webapp.analysis.cli import init_app as init_analysis_commands
     from webapp.characters.cli import init_app as init_character_commands
     from webapp.maintenance.cli import init_app as init_backup_commands
+    from webapp.openapi import init_app as init_openapi_command
 
     init_character_commands(app)
     init_analysis_commands(app)
     init_backup_commands(app)
+    init_openapi_command(app)
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True, help="Email of the new admin")

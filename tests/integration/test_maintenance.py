@@ -426,3 +426,32 @@ def test_enrolling_the_second_factor_with_the_qr_code(app, client, login_as, db_
     user = db_session.get(User, user.id)
     assert totp.enabled(user) and secret.encode() not in user.totp_secret_encrypted
     assert "Включена" in client.get("/profile").get_data(as_text=True)
+
+
+def test_while_the_ai_is_stopped_messages_are_kept_and_replies_wait(
+    app, client, login_as, db_session
+):
+    from webapp.chat.models import Message
+
+    bus = app.extensions["mehhost.bus"]
+    login_as(Role.USER)
+    character = factories.character(db_session)
+    token = csrf_token(client, f"/characters/{character.id}")
+    dialog_url = client.post(
+        f"/characters/{character.id}/dialogs", data={"csrf_token": token}
+    ).headers["Location"]
+    dialog_id = int(dialog_url.rsplit("/", 1)[1])
+    until = datetime.now(UTC) + timedelta(minutes=30)
+    bus.set(runner.FLAG_KEY, {"window": 1, "scope": "ai", "ends_at": until.timestamp()})
+    try:
+        sent = client.post(
+            f"/chat/{dialog_id}/messages",
+            data={"message": "Ты тут?", "client_id": "c1", "csrf_token": token},
+            follow_redirects=True,
+        )
+    finally:
+        bus.delete(runner.FLAG_KEY)
+    assert "ответы персонажей приостановлены" in sent.get_data(as_text=True)
+    kept = db_session.query(Message).filter_by(dialog_id=dialog_id, text="Ты тут?").one()
+    assert kept.role == "user"
+    assert not db_session.query(Message).filter_by(dialog_id=dialog_id, status="pending").count()

@@ -23,3 +23,7 @@ class TitleInvalid(ChatError):
 class FavoritesFull(ChatError):
     def __init__(self) -> None:
         super().__init__(_l("В избранном уже 50 сообщений. Уберите одно, чтобы добавить новое."))
+
+
+class AiPaused(ChatError):
+    """Replies are stopped for maintenance; the person's message is kept."""

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -16,11 +18,13 @@ from webapp.characters.filters import mask
 from webapp.characters.models import Character
 from webapp.chat import events
 from webapp.chat.context import Turn, build_prompt
+from webapp.chat.errors import AiPaused
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
 from webapp.chat.service import REPLY_MAX, add_message, clean_reply, open_replies
 from webapp.db import on_commit
 from webapp.inference import jobs
 from webapp.inference.queue import Priority
+from webapp.maintenance import runner as maintenance_runner
 
 REPLY_MAX_TOKENS = 768  # ~2000 characters of Russian text
 CONTEXT_FETCH = 200  # newest messages read to build a prompt; compression keeps at most 20
@@ -42,6 +46,15 @@ def request_reply(
     person wrote again before it started); one already streaming keeps going and the new one
     waits behind it.
     """
+    paused_until = maintenance_runner.ai_paused(bus)
+    if paused_until is not None:
+        raise AiPaused(
+            _(
+                "Сообщение сохранено, но ответы персонажей приостановлены на техническое "
+                "обслуживание до %(t)s. Нажмите «Повторить», когда работы закончатся.",
+                t=format_datetime(paused_until, "HH:mm"),
+            )
+        )
     replies = open_replies(session, dialog.id)
     waiting = next((m for m in replies if m.status == Status.PENDING), None)
     if waiting is not None:

@@ -28,7 +28,7 @@ from webapp.characters.models import Character
 from webapp.chat import drafts, events, rendering, replies, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
-from webapp.chat.errors import ChatError, DialogNotFound
+from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Message
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
@@ -366,7 +366,10 @@ class ChatSocket:
             )
         if created:
             drafts.clear(self.bus, self.user_id, self.dialog_id)
-            self._reply(dialog)
+            try:
+                self._reply(dialog)
+            except AiPaused as exc:  # raised before anything is written: the message stays
+                self.send(rendering.notice(str(exc)))
 
     def _reply(self, dialog) -> None:
         replies.request_reply(

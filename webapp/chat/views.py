@@ -22,7 +22,7 @@ from webapp.characters.models import Character, CharacterState
 from webapp.chat import drafts, replies, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_send_now
-from webapp.chat.errors import ChatError, DialogNotFound
+from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
@@ -123,7 +123,11 @@ def send(dialog_id: int):
     if cut:
         flash(_("Сообщение длиннее 1000 символов: отправлены первые 1000."), "info")
     if created:
-        _request_reply(found)
+        drafts.clear(get_bus(), current_user.id, found.id)
+        try:
+            _request_reply(found)
+        except AiPaused as exc:  # raised before anything is written: the message stays
+            flash(str(exc), "info")
     db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=found.id) + "#composer")
 

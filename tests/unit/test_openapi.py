@@ -1,0 +1,55 @@
+"""docs/openapi.json: generated from the code, valid OpenAPI 3.1, and true to what the site and
+the node really send."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from pc_node import protocol
+from webapp import openapi
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+SAMPLES = [
+    protocol.Hello("pc-1", "llama.cpp", "qwen3-8b", 8192, 2),
+    protocol.Job("j1", [{"role": "user", "content": "Привет"}], 128),
+    protocol.Delta("j1", 0, "При"),
+    protocol.Done("j1", 12, 35.0, 410.5),
+    protocol.Error("oom", "out of memory", job_id=None),
+    protocol.Cancel("j1"),
+    protocol.Metrics(1_800_000_000.0, {"cpu_percent": 12.5, "gpu_percent": None}),
+    protocol.Ping("n1"),
+    protocol.Pong("n1"),
+]
+
+
+def test_the_committed_document_is_the_generated_one():
+    assert DOC.read_text(encoding="utf-8") == openapi.dumps(), (
+        "docs/openapi.json is stale: run `flask --app app openapi > docs/openapi.json`"
+    )
+
+
+def test_the_document_is_valid_openapi():
+    validate(json.loads(DOC.read_text(encoding="utf-8")))
+
+
+def schema_of(name: str) -> dict:
+    return json.loads(DOC.read_text(encoding="utf-8"))["components"]["schemas"][name]
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: m.TYPE)
+def test_every_protocol_message_matches_its_schema(message):
+    assert {type(m) for m in SAMPLES} == set(protocol.MESSAGE_TYPES.values())
+    frame = json.loads(protocol.encode(message))
+    jsonschema.validate(frame, schema_of(f"Node{type(message).__name__}"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**frame, "surprise": 1}, schema_of(f"Node{type(message).__name__}"))
+
+
+def test_healthz_answers_what_the_document_says(client):
+    response = client.get("/healthz")
+    jsonschema.validate(response.get_json(), schema_of("Health"))
