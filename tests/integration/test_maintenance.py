@@ -28,6 +28,14 @@ from workers import tasks
 START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)  # 00:00 Moscow
 
 
+@pytest.fixture(autouse=True)
+def _no_stop_outlives_its_test(app):
+    yield
+    bus = app.extensions["mehhost.bus"]
+    bus.delete(runner.FLAG_KEY)  # a stop left on would pause replies in every later test
+    notice.forget(bus)
+
+
 @pytest.fixture
 def clock(monkeypatch, app):
     """Moves "now" for the pages and the worker; the bus cache is dropped on every move."""
@@ -314,43 +322,24 @@ def test_a_person_turns_maintenance_emails_off_in_the_profile(client, login_as, 
 
 
 class FakeSocket:
-    """A chat socket's far end: frames in a queue; a page that answers the stop notice (as the
-    htmx ws extension does with the notice's form) or one that never does."""
+    """A chat socket's far end: what was sent to it, and how it was closed."""
 
-    def __init__(self, answers: bool, draft: str = "") -> None:
-        import queue
-
-        self.inbox: queue.Queue = queue.Queue()
+    def __init__(self) -> None:
         self.sent: list[str] = []
         self.closed_with: tuple[int, str] | None = None
-        self.answers, self.draft = answers, draft
 
     def receive(self, timeout=None):
-        import queue
-
-        from simple_websocket import ConnectionClosed
-
-        if self.closed_with:
-            raise ConnectionClosed()
-        try:
-            return self.inbox.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        return None
 
     def send(self, data: str) -> None:
         self.sent.append(data)
-        if self.answers and 'value="maintenance_ack"' in data:
-            window = re.search(r'name="window" value="(\d+)"', data).group(1)
-            self.inbox.put(
-                json.dumps({"action": "maintenance_ack", "window": window, "message": self.draft})
-            )
 
     def close(self, code: int, reason: str) -> None:
         self.closed_with = (code, reason)
 
 
-def test_the_stop_tells_every_chat_socket_waits_for_acks_saves_drafts_and_closes(
-    app, db_session, make_user, settings
+def test_a_chat_socket_shows_the_stop_acknowledges_with_the_draft_and_closes(
+    app, db_session, make_user
 ):
     from webapp.chat import drafts
     from webapp.chat import service as chat
@@ -358,36 +347,41 @@ def test_the_stop_tells_every_chat_socket_waits_for_acks_saves_drafts_and_closes
     from webapp.db import utcnow
 
     bus = app.extensions["mehhost.bus"]
-    admin = make_user(role=Role.ADMIN)
     person = make_user()
     character = factories.character(db_session)
     dialog = chat.start_dialog(db_session, person.id, character, utcnow())
     db_session.commit()
-    window = schedule(db_session, admin, kind=Kind.EMERGENCY, now=START)
-    pages = [FakeSocket(answers=True, draft="Недописанное сообщение"), FakeSocket(answers=False)]
-    threads = []
-    for n, page in enumerate(pages):
-        with app.test_request_context():
-            socket = ChatSocket(page, person, f"device-{n}", dialog.id, character.id)
-        thread = threading.Thread(target=socket.run, daemon=True)
-        thread.start()
-        threads.append(thread)
-    time.sleep(0.3)  # both listen
-
-    started = time.monotonic()
-    runner.stop(
-        db_session, bus, window, settings.maintenance_page_dir, START, expected=2, wait_s=1.5
-    )
-    waited = time.monotonic() - started
-    for thread in threads:
-        thread.join(timeout=5)
-    assert all("Начинаются технические работы" in "".join(p.sent) for p in pages)
-    assert all(p.closed_with == (CLOSE_SERVICE_RESTART, "maintenance") for p in pages)
-    assert window.drained_sockets == 1 and 1.4 <= waited < 4  # one of two: it waited it out
-    assert drafts.load(bus, person.id, dialog.id) == "Недописанное сообщение"
-    assert window.state == State.DOWN
-    bus.delete(runner.FLAG_KEY)
+    page = FakeSocket()
+    event = {"window": 7, "scope": "all", "ends_at": START.timestamp(), "rehearsal": False}
+    with app.test_request_context():
+        socket = ChatSocket(page, person, "device-1", dialog.id, character.id)
+        socket._on_event(runner.CHANNEL, {"type": "maintenance_start", **event})
+        socket.flush()
+        notice_html = "".join(page.sent)
+        assert "Начинаются технические работы" in notice_html
+        # What the htmx ws extension sends for the notice's form, with the composer's text:
+        assert 'hx-trigger="load"' in notice_html and 'hx-include="#message"' in notice_html
+        socket._on_frame(
+            json.dumps({"action": "maintenance_ack", "window": "7", "message": "Недописанное"})
+        )
+        assert runner.acknowledged(bus, 7) == 1
+        assert drafts.load(bus, person.id, dialog.id) == "Недописанное"
+        socket._on_event(runner.CHANNEL, {"type": "maintenance_close", **event, "rehearsal": True})
+        assert page.closed_with is None  # a rehearsal closes nothing
+        socket._on_event(runner.CHANNEL, {"type": "maintenance_close", **event})
+    assert page.closed_with == (CLOSE_SERVICE_RESTART, "maintenance")
     drafts.clear(bus, person.id, dialog.id)
+
+
+def test_the_stop_waits_up_to_30_s_for_the_pages_that_do_not_answer(app, db_session, make_user):
+    bus = app.extensions["mehhost.bus"]
+    admin = make_user(role=Role.ADMIN)
+    window = schedule(db_session, admin, kind=Kind.TEST, starts_at=START + timedelta(hours=2))
+    moments = iter(range(100))
+    waited = runner.drain_sockets(
+        bus, window, expected=2, wait_s=30, clock=lambda: next(moments), sleep=lambda s: None
+    )
+    assert waited == 0 and next(moments) >= 31  # it looked until the 30 s were over
 
 
 def test_the_stop_goes_on_as_soon_as_95_percent_acknowledged(app, db_session, make_user):
