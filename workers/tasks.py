@@ -166,8 +166,6 @@ def validate_forecasts() -> dict[str, str]:
 @huey.periodic_task(crontab(minute="*"))
 def maintenance_tick() -> dict[str, int]:
     """Every minute: maintenance notices that are due, stops whose time has come, recoveries."""
-    from pathlib import Path
-
     from webapp.db import utcnow
     from webapp.maintenance import notice, runner
 
@@ -175,16 +173,30 @@ def maintenance_tick() -> dict[str, int]:
         settings = current_settings()
         with _app.test_request_context(base_url=settings.base_url):  # links in the emails
             done, emails = runner.tick(
-                session,
-                bus,
-                _app.extensions["mehhost.pii"],
-                Path(settings.maintenance_page_dir),
-                utcnow(),
+                session, bus, _app.extensions["mehhost.pii"], settings, utcnow()
             )
         if any(done.values()):
             notice.forget(bus)
     runner.deliver(emails)  # after the commit that records them as sent
     return done
+
+
+@huey.task()
+def recover_window(window_id: int) -> bool:
+    """An admin's "start the service": the recovery steps now, progress on the bus."""
+    from webapp.db import utcnow
+    from webapp.maintenance import notice, recovery, runner
+    from webapp.maintenance.models import MaintenanceWindow
+
+    with service_scope() as (session, bus):
+        window = session.get(MaintenanceWindow, window_id)
+        with _app.test_request_context(base_url=current_settings().base_url):
+            back, emails = recovery.run(
+                session, bus, _app.extensions["mehhost.pii"], current_settings(), window, utcnow()
+            )
+        notice.forget(bus)
+    runner.deliver(emails)
+    return back
 
 
 @huey.periodic_task(daily_at(3, 40))

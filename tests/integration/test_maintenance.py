@@ -449,3 +449,62 @@ def test_while_the_ai_is_stopped_messages_are_kept_and_replies_wait(
     kept = db_session.query(Message).filter_by(dialog_id=dialog_id, text="Ты тут?").one()
     assert kept.role == "user"
     assert not db_session.query(Message).filter_by(dialog_id=dialog_id, status="pending").count()
+
+
+def stopped_window(app, db_session, make_user, settings) -> MaintenanceWindow:
+    admin = make_user(role=Role.ADMIN)
+    window = schedule(db_session, admin, starts_at=START + timedelta(hours=3), minutes=20)
+    runner.stop(
+        db_session,
+        app.extensions["mehhost.bus"],
+        window,
+        settings.maintenance_page_dir,
+        START + timedelta(hours=3),
+        expected=0,
+    )
+    db_session.commit()
+    return window
+
+
+def test_an_admin_starts_the_service_and_watches_the_steps(
+    app, client, db_session, make_user, login_as, settings, worker_app
+):
+    window = stopped_window(app, db_session, make_user, settings)
+    login_as(Role.MODERATOR)
+    token = csrf_token(client, "/maintenance/")
+    assert (
+        client.post(f"/maintenance/{window.id}/recover", data={"csrf_token": token}).status_code
+        == 403
+    )
+    login_as(Role.ADMIN)
+    token = csrf_token(client, "/maintenance/")
+    page = client.post(
+        f"/maintenance/{window.id}/recover", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Сервис снова работает" in page and '<progress value="6" max="6">' in page
+    assert "Узел ИИ — с предупреждением" in page  # no node in tests: a warning, not a failure
+    assert 'hx-trigger="every 1s"' not in page  # finished: no more polling
+    assert db_session.get(MaintenanceWindow, window.id).state == State.UP
+    assert app.extensions["mehhost.bus"].get(runner.FLAG_KEY) is None
+    again = client.post(
+        f"/maintenance/{window.id}/recover", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "только остановленный" in again.get_data(as_text=True)
+
+
+def test_a_failed_step_stops_the_recovery_and_says_why(
+    app, client, db_session, make_user, login_as, settings, worker_app
+):
+    from sqlalchemy import text
+
+    window = stopped_window(app, db_session, make_user, settings)
+    db_session.execute(text("UPDATE alembic_version SET version_num = 'abc123'"))
+    db_session.commit()
+    login_as(Role.ADMIN)
+    token = csrf_token(client, "/maintenance/")
+    page = client.post(
+        f"/maintenance/{window.id}/recover", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Восстановление остановилось" in page and "alembic upgrade head" in page
+    assert '<progress value="1" max="6">' in page
+    assert db_session.get(MaintenanceWindow, window.id).state == State.DOWN

@@ -184,10 +184,13 @@ def recover(session: Session, bus: Bus, window: MaintenanceWindow, now: datetime
 
 
 def tick(
-    session: Session, bus: Bus, cipher: PiiCipher, page_folder, now: datetime, **drain
+    session: Session, bus: Bus, cipher: PiiCipher, settings, now: datetime, **drain
 ) -> tuple[dict[str, int], list[Email]]:
-    """Compose due notices, stop windows whose start has come, recover those whose end has;
-    return the counts and the emails to deliver after the commit."""
+    """Compose due notices, stop windows whose start has come, recover those whose end has
+    (through the checked steps of webapp.maintenance.recovery); return the counts and the
+    emails to deliver after the commit."""
+    from webapp.maintenance import recovery  # it builds on this module
+
     done = {"notices": 0, "stopped": 0, "recovered": 0}
     outbox: list[Email] = []
     windows = session.scalars(
@@ -203,12 +206,11 @@ def tick(
             if window.kind == Kind.EMERGENCY and "emergency" not in window.sent:
                 outbox += compose_notices(session, cipher, window, "emergency")
                 window.mark_sent("emergency")
-            stop(session, bus, window, page_folder, now, **drain)
+            stop(session, bus, window, settings.maintenance_page_dir, now, **drain)
             done["stopped"] += 1
         elif window.state == State.DOWN and window.ends_at <= now:
-            recover(session, bus, window, now)
-            if window.sent:
-                outbox += compose_notices(session, cipher, window, "restored")
-            done["recovered"] += 1
+            back, emails = recovery.run(session, bus, cipher, settings, window, now)
+            outbox += emails
+            done["recovered"] += back
     done["notices"] = len(outbox)
     return done, outbox

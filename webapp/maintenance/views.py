@@ -25,12 +25,13 @@ from webapp.auth import totp
 from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
-from webapp.maintenance import backups, notice, runner, service
+from webapp.maintenance import backups, notice, recovery, runner, service
 from webapp.maintenance.access import admin_only, staff_only
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.forms import KIND_NAMES, SCOPE_NAMES, WindowForm
 from webapp.maintenance.models import Kind, MaintenanceWindow, State
 from webapp.monitoring import logs
+from webapp.rendering import render
 
 STATE_NAMES = {
     State.REQUESTED: _l("ждёт подтверждения"),
@@ -211,3 +212,31 @@ def cancel(window_id: int):
     runner.deliver(emails)
     flash(_("Окно №%(n)s отменено.", n=window.id), "ok")
     return redirect(url_for("maintenance_windows.window_list"))
+
+
+@windows.post("/<int:window_id>/recover")
+@admin_only
+def recover(window_id: int):
+    """ "Start the service": the checked recovery steps, watched on the next page."""
+    from workers.tasks import recover_window
+
+    window = _window(window_id)
+    if window.state != State.DOWN:
+        flash(_("Запустить можно только остановленный сервис."), "error")
+        return redirect(url_for("maintenance_windows.window_list"))
+    audit_action("maintenance_recovery_started", f"maintenance:{window.id}", None, None)
+    db.session.commit()
+    recover_window(window.id)
+    return redirect(url_for("maintenance_windows.recovery_progress", window_id=window.id))
+
+
+@windows.get("/<int:window_id>/recovery")
+@staff_only
+def recovery_progress(window_id: int):
+    window = _window(window_id)
+    return render(
+        "maintenance/recovery.html",
+        "maintenance/_recovery.html",
+        window=window,
+        progress=recovery.read(get_bus(), window.id),
+    )
