@@ -239,6 +239,9 @@ class _RedisSubscription:
         self._pubsub.close()
 
 
+MAX_CONNECTIONS = 4096
+
+
 class RedisBus:
     """Redis pub/sub, lists as queues and SET EX values, all under one key prefix.
 
@@ -247,7 +250,13 @@ class RedisBus:
 
     def __init__(self, url: str, prefix: str = "mehhost:") -> None:
         self.client = redis.Redis.from_url(
-            url, decode_responses=True, health_check_interval=30, socket_connect_timeout=2
+            url,
+            decode_responses=True,
+            health_check_interval=30,
+            socket_connect_timeout=2,
+            # Every open chat socket holds a pub/sub connection of the pool (redis-py's default
+            # of 100 ran out at 100 chats); Redis itself allows 10,000 clients.
+            max_connections=MAX_CONNECTIONS,
         )
         self.prefix = prefix
 

@@ -209,6 +209,9 @@ def main() -> int:
         results.update(measure_ws_load(percentile))
 
     results.update(measure_inference())
+    from tests.bench.maintenance import measure as measure_maintenance
+
+    results.update(measure_maintenance())
     out = Path(os.environ.get("BENCH_OUT", Path(__file__).resolve().parents[2] / "instance"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -139,3 +139,17 @@ def test_a_claim_belongs_to_one_owner_until_it_expires(bus):
     assert not bus.claim("leader", "b", ttl=0.3)
     time.sleep(0.4)
     assert bus.claim("leader", "b", ttl=0.3)
+
+
+def test_hundreds_of_subscribers_and_values_at_once(bus):
+    """A web process holds a subscription per open chat socket (each a Redis connection) and
+    still reads and writes values: 300 of them must not exhaust the connection pool."""
+    subscriptions = [bus.subscribe("maintenance") for _ in range(300)]
+    bus.set("draft:1:1", {"text": "ещё пишу"}, ttl=60)
+    bus.publish("maintenance", {"type": "maintenance_start"})
+    assert all(
+        s.get(timeout=5) == ("maintenance", {"type": "maintenance_start"}) for s in subscriptions
+    )
+    assert bus.get("draft:1:1") == {"text": "ещё пишу"}
+    for subscription in subscriptions:
+        subscription.close()

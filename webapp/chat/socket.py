@@ -46,6 +46,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012  # maintenance: the page's script waits and reconnects after it
 MAX_FRAME = 16 * 1024
 MAX_BATCH = 64  # bus events folded into one socket frame
+READ_ONLY_ACTIONS = ("hello", "draft", "maintenance_ack")  # they write to the bus, not the DB
 
 
 def origin_allowed() -> bool:
@@ -297,8 +298,8 @@ class ChatSocket:
             self.flush()
             return
         try:
-            if data.get("action") == "hello":
-                db.read_only()
+            if data.get("action") in READ_ONLY_ACTIONS:
+                db.read_only()  # on SQLite: no queueing for the write lock
             self._act(data)
             db.session.commit()
         except ChatError as exc:

@@ -154,15 +154,17 @@ def stop(
     **drain,
 ):
     """The stop sequence: the flag (new sign-ins, the AI queue for a partial stop), the chat
-    sockets told and closed, the static page; the window is then down."""
+    sockets told and closed, the static page; the window is then down. The draining state is
+    committed before the sockets are waited for: no transaction (on SQLite, the write lock) is
+    held while pages answer, or their acknowledgements could not be written."""
     window.state = State.DRAINING
-    session.flush()
     real = window.kind != Kind.TEST
     if real:
         bus.set(
             FLAG_KEY,
             {"window": window.id, "scope": window.scope, "ends_at": window.ends_at.timestamp()},
         )
+    session.commit()
     if window.scope == Scope.ALL:
         window.drained_sockets = drain_sockets(bus, window, **drain)
     if real and window.scope == Scope.ALL:
