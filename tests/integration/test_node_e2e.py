@@ -27,10 +27,13 @@ pytestmark = pytest.mark.skipif(not TEST_REDIS_URL, reason="REDIS_URL is not set
 def server(tmp_path_factory):
     # Our own Redis database and key prefix, so parallel runs and real data never mix.
     redis_url = TEST_REDIS_URL.rsplit("/", 1)[0] + "/15"
-    with live_server(tmp_path_factory.mktemp("node-e2e"), REDIS_URL=redis_url) as running:
-        running.bus = RedisBus(redis_url)
+    prefix = f"node-e2e-{uuid.uuid4().hex[:8]}:"
+    with live_server(
+        tmp_path_factory.mktemp("node-e2e"), REDIS_URL=redis_url, REDIS_PREFIX=prefix
+    ) as running:
+        running.bus = RedisBus(redis_url, prefix)
         yield running
-        keys = list(running.bus.client.scan_iter("mehhost:*"))
+        keys = list(running.bus.client.scan_iter(prefix + "*"))
         if keys:
             running.bus.client.delete(*keys)
 
