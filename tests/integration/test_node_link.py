@@ -188,3 +188,21 @@ def test_pc_node_dials_again_with_backoff_after_a_refused_connection():
         server.shutdown()
         thread.join(timeout=10)
     assert isinstance(hellos[0], protocol.Hello) and hellos[0].node_id == "dialer"
+
+
+def test_no_job_starts_while_the_ai_is_stopped_and_waiting_ones_run_after(dispatcher, tunnel):
+    from webapp.maintenance.flag import FLAG_KEY
+
+    tunnel()
+    wait_until(lambda: dispatcher.links)
+    dispatcher.bus.set(FLAG_KEY, {"window": 1, "scope": "ai", "ends_at": time.time() + 60})
+    time.sleep(0.3)  # the dispatcher reads the flag four times a second
+    _job_id, listener = submit(dispatcher)
+    seen, deadline = [], time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        item = listener.get(timeout=0.1)
+        if item is not None:
+            seen.append(item[1]["event"])
+    assert "started" not in seen and not any(link.running for link in dispatcher.links)
+    dispatcher.bus.delete(FLAG_KEY)
+    assert collect(listener)[-1]["text"] == "Привет!"

@@ -24,7 +24,7 @@ from webapp.chat.service import REPLY_MAX, add_message, clean_reply, open_replie
 from webapp.db import on_commit
 from webapp.inference import jobs
 from webapp.inference.queue import Priority
-from webapp.maintenance import runner as maintenance_runner
+from webapp.maintenance.flag import ai_paused
 
 REPLY_MAX_TOKENS = 768  # ~2000 characters of Russian text
 CONTEXT_FETCH = 200  # newest messages read to build a prompt; compression keeps at most 20
@@ -46,7 +46,7 @@ def request_reply(
     person wrote again before it started); one already streaming keeps going and the new one
     waits behind it.
     """
-    paused_until = maintenance_runner.ai_paused(bus)
+    paused_until = ai_paused(bus)
     if paused_until is not None:
         raise AiPaused(
             _(

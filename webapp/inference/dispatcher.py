@@ -20,6 +20,7 @@ from webapp.inference import jobs
 from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
 from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
 from webapp.inference.status import write_status
+from webapp.maintenance.flag import ai_paused
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.samples import ingest as ingest_sample
 
@@ -49,6 +50,8 @@ class Dispatcher:
         self.tokens_per_second = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._paused_checked = -1e9
+        self._paused = False
 
     # ----- links -------------------------------------------------------------------------------
     def attach(
@@ -250,7 +253,21 @@ class Dispatcher:
                 for link in [x for x in self.links if x.key_id == message.get("key_id")]:
                     self.detach(link, "API key revoked")
 
+    def _maintenance_pause(self) -> bool:
+        """During a stop of the AI no job starts (running ones finish, waiting ones wait for
+        the end); the flag is read at most four times a second."""
+        now = self.clock()
+        if now - self._paused_checked >= 0.25:
+            self._paused_checked = now
+            try:
+                self._paused = ai_paused(self.bus) is not None
+            except BusUnavailable:
+                self._paused = False
+        return self._paused
+
     def _start_jobs(self) -> None:
+        if self._maintenance_pause():
+            return
         while True:
             with self._lock:
                 link = max(self.links, key=lambda item: item.free, default=None)

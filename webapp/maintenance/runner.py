@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import render_template, url_for
@@ -25,25 +25,17 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.service import email_of
 from webapp.bus import Bus
 from webapp.maintenance import page
+from webapp.maintenance.flag import FLAG_KEY, ai_paused  # noqa: F401 - re-exported
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
 from webapp.monitoring import presence
 from webapp.pii import PiiCipher
 
 log = logging.getLogger(__name__)
-FLAG_KEY = "maintenance_mode"  # {"window": id, "scope": ..., "ends_at": epoch}
 CHANNEL = "maintenance"  # every chat socket listens here: maintenance_start, maintenance_close
 ACK_SHARE = 0.95  # the stop goes on once this share of open sockets acknowledged ...
 ACK_WAIT_S = 30.0  # ... or after this long, whichever comes first
 ACK_KEEP = 100_000
-
-
-def ai_paused(bus: Bus) -> datetime | None:
-    """While a stop of the AI (or of everything) is on: its expected end; else None."""
-    flag = bus.get(FLAG_KEY)
-    if flag and flag.get("scope") in (Scope.ALL, Scope.AI):
-        return datetime.fromtimestamp(flag["ends_at"], UTC)
-    return None
 
 
 def ack_key(window_id: int) -> str:
