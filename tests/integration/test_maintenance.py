@@ -231,6 +231,7 @@ def test_a_moderator_requests_an_admin_confirms_and_cancelling_tells_people(
     assert cancelled and all("отменено" in m["Subject"] for m in cancelled)
     page = client.get("/maintenance/?state=cancelled").get_data(as_text=True)
     assert "Обновление" in page and "отменено" in page
+    assert moderator.display_name in page  # who asked (and who confirmed) is in the history
 
 
 def service_zone():

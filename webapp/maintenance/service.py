@@ -210,6 +210,16 @@ def history(
     return list(session.scalars(query.limit(500)))
 
 
+def names(session: Session, windows: list[MaintenanceWindow]) -> dict[int, str]:
+    """Display names of who requested and confirmed the windows, in one query."""
+    ids = {w.requested_by for w in windows} | {w.confirmed_by for w in windows}
+    ids.discard(None)
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
+
+
 @dataclass(frozen=True)
 class Downtime:
     total_minutes: int

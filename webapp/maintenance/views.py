@@ -129,10 +129,12 @@ def window_list():
     }
     since = _day(request.args.get("since"))
     until = _day(request.args.get("until"))
+    found = service.history(db.session, since=since, until=until, **filters)
     return render_template(
         "maintenance/windows.html",
         form=form,
-        windows=service.history(db.session, since=since, until=until, **filters),
+        windows=found,
+        people=service.names(db.session, found),
         downtime=service.downtime(db.session, now),
         filters=request.args,
         kinds=KIND_NAMES,
