@@ -6,6 +6,8 @@ Each factory commits; inside a test that only releases a savepoint of the rolled
 from __future__ import annotations
 
 import itertools
+import math
+from datetime import timedelta
 
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import create_user
@@ -48,3 +50,35 @@ def character(session, **kwargs) -> Character:
     session.add(item)
     session.commit()
     return item
+
+
+def metric_history(
+    session,
+    *,
+    days: float,
+    metrics: tuple[str, ...] = ("cpu_percent",),
+    value=lambda n: 50 + 30 * math.sin(2 * math.pi * n / 144),
+    source: str = "pc",
+) -> None:
+    """Ten-minute points of `metrics` over the last `days`, value(n) for the n-th step."""
+    from webapp.db import utcnow
+    from webapp.monitoring.models import MetricPoint
+
+    now = utcnow().replace(second=0, microsecond=0)
+    steps = int(days * 144)
+    for n in range(steps):
+        point = float(value(n))
+        for metric in metrics:
+            session.add(
+                MetricPoint(
+                    source=source,
+                    metric=metric,
+                    step=600,
+                    bucket=now - timedelta(minutes=10 * (steps - n)),
+                    mean=point,
+                    peak=point,
+                    low=point,
+                    samples=60,
+                )
+            )
+    session.commit()

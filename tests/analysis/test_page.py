@@ -1,36 +1,17 @@
 """The admin's analysis page: model state, forecasts with their peak and interval, anomalies."""
 
-from datetime import timedelta
-
-import numpy as np
-
+from tests.factories import metric_history
 from webapp.analysis import economy
 from webapp.analysis.model import Models
 from webapp.db import utcnow
 from webapp.inference.status import write_status
-from webapp.monitoring.models import MetricPoint
 
 
 def test_the_admin_sees_forecasts_model_state_and_economy_mode(
     app, client, login_as, db_session, models
 ):
     now = utcnow().replace(second=0, microsecond=0)
-    steps = 4 * 144
-    for n in range(steps):
-        value = 50 + 30 * np.sin(2 * np.pi * n / 144)
-        db_session.add(
-            MetricPoint(
-                source="pc",
-                metric="cpu_percent",
-                step=600,
-                bucket=now - timedelta(minutes=10 * (steps - n)),
-                mean=value,
-                peak=value,
-                low=value,
-                samples=60,
-            )
-        )
-    db_session.commit()
+    metric_history(db_session, days=4)
     app.extensions["mehhost.analysis"] = models
     bus = app.extensions["mehhost.bus"]
     write_status(bus, {"state": "overloaded"})

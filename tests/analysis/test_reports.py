@@ -5,37 +5,20 @@ import shutil
 from datetime import timedelta
 from io import BytesIO
 
-import numpy as np
 from pypdf import PdfReader
 
 from tests.alerting import fresh
+from tests.factories import metric_history
 from webapp.analysis import reports
 from webapp.db import utcnow
 from webapp.monitoring.collector import queue_incident_reports
-from webapp.monitoring.models import Alert, AlertState, MetricPoint, Severity
+from webapp.monitoring.models import Alert, AlertState, Severity
 from webapp.monitoring.watch import MOSCOW
 from workers import tasks
 
 
 def history(db_session, days: int = 9) -> None:
-    now = utcnow().replace(second=0, microsecond=0)
-    steps = days * 144
-    for n in range(steps):
-        value = float(50 + 30 * np.sin(2 * np.pi * n / 144))
-        for metric in ("cpu_percent", "gpu_percent"):
-            db_session.add(
-                MetricPoint(
-                    source="pc",
-                    metric=metric,
-                    step=600,
-                    bucket=now - timedelta(minutes=10 * (steps - n)),
-                    mean=value,
-                    peak=value,
-                    low=value,
-                    samples=60,
-                )
-            )
-    db_session.commit()
+    metric_history(db_session, days=days, metrics=("cpu_percent", "gpu_percent"))
 
 
 def an_alert(db_session, hours_ago: float, state=AlertState.FIRING, severity=Severity.HIGH):

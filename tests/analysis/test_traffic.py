@@ -189,5 +189,6 @@ def test_an_attack_in_the_log_alerts_and_the_alert_resolves_when_it_stops(
 
     login_as("admin")
     page = client.get("/admin/analysis").get_data(as_text=True)
+    assert "<title>Анализ нагрузки · mehhost chat</title>" in page
     assert "Трафик: атаки и боты" in page and str(log) in page
     assert 'class="sev-high"' in page and "подбор паролей (credential stuffing)" in page

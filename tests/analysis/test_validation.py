@@ -6,10 +6,10 @@ from datetime import timedelta
 import numpy as np
 from sqlalchemy import func, select
 
+from tests.factories import metric_history
 from webapp.analysis import forecast, validation
 from webapp.analysis.models import ForecastScore
 from webapp.db import utcnow
-from webapp.monitoring.models import MetricPoint
 from webapp.monitoring.watch import MOSCOW
 from workers import tasks
 
@@ -17,23 +17,11 @@ from workers import tasks
 def store_history(db_session, days: int = 16) -> None:
     """Ten-minute CPU points over `days`, a daily wave with noise, up to now."""
     rng = np.random.default_rng(4)
-    now = utcnow().replace(second=0, microsecond=0)
-    steps = days * 144
-    for n in range(steps):
-        value = float(np.clip(45 + 25 * np.sin(2 * np.pi * n / 144) + rng.normal(0, 3), 0, 100))
-        db_session.add(
-            MetricPoint(
-                source="pc",
-                metric="cpu_percent",
-                step=600,
-                bucket=now - timedelta(minutes=10 * (steps - n)),
-                mean=value,
-                peak=value,
-                low=value,
-                samples=60,
-            )
-        )
-    db_session.commit()
+    metric_history(
+        db_session,
+        days=days,
+        value=lambda n: np.clip(45 + 25 * np.sin(2 * np.pi * n / 144) + rng.normal(0, 3), 0, 100),
+    )
 
 
 def yesterday():

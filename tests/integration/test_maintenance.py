@@ -509,3 +509,18 @@ def test_a_failed_step_stops_the_recovery_and_says_why(
     assert "Восстановление остановилось" in page and "alembic upgrade head" in page
     assert '<progress value="1" max="6">' in page
     assert db_session.get(MaintenanceWindow, window.id).state == State.DOWN
+
+
+def test_an_admin_rejects_a_request_once(app, client, db_session, make_user, login_as, clock):
+    clock(START - timedelta(days=2))
+    moderator = make_user(role=Role.MODERATOR)
+    window = schedule(db_session, moderator, starts_at=START + timedelta(days=1))
+    assert window.state == State.REQUESTED
+    login_as(Role.ADMIN)
+    token = csrf_token(client, "/maintenance/")
+    client.post(f"/maintenance/{window.id}/reject", data={"csrf_token": token})
+    assert db_session.get(MaintenanceWindow, window.id).state == State.REJECTED
+    again = client.post(
+        f"/maintenance/{window.id}/reject", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Отклонить можно только ожидающий запрос" in again.get_data(as_text=True)

@@ -170,33 +170,36 @@ def _day(raw: str | None) -> datetime | None:
         return None
 
 
-@windows.post("/<int:window_id>/confirm")
-@admin_only
-def confirm(window_id: int):
+def _decide(window_id: int, change, event: str, said: str | None):
+    """Apply an admin's decision to a requested window, audit it, say how it went."""
     window = _window(window_id)
     before = window.state
     try:
-        service.confirm(db.session, current_user, window, _now())
+        change(window)
     except MaintenanceError as exc:
         flash(str(exc), "error")
     else:
-        _changed("maintenance_confirmed", window, before)
-        flash(_("Окно №%(n)s подтверждено.", n=window.id), "ok")
+        _changed(event, window, before)
+        if said:
+            flash(said % {"n": window.id}, "ok")
     return redirect(url_for("maintenance_windows.window_list"))
+
+
+@windows.post("/<int:window_id>/confirm")
+@admin_only
+def confirm(window_id: int):
+    return _decide(
+        window_id,
+        lambda window: service.confirm(db.session, current_user, window, _now()),
+        "maintenance_confirmed",
+        _("Окно №%(n)s подтверждено."),
+    )
 
 
 @windows.post("/<int:window_id>/reject")
 @admin_only
 def reject(window_id: int):
-    window = _window(window_id)
-    before = window.state
-    try:
-        service.reject(window)
-    except MaintenanceError as exc:
-        flash(str(exc), "error")
-    else:
-        _changed("maintenance_rejected", window, before)
-    return redirect(url_for("maintenance_windows.window_list"))
+    return _decide(window_id, service.reject, "maintenance_rejected", None)
 
 
 @windows.post("/<int:window_id>/cancel")
