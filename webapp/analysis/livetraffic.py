@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from webapp.analysis import traffic
 
 READ_CAP = 32 << 20  # bytes a file per round: a minute of a 1,500 requests/s flood fits
@@ -110,4 +108,4 @@ class TrafficWatch:
 
     @property
     def dropped_bytes(self) -> int:
-        return int(np.sum([f.dropped_bytes for f in self.followers]))
+        return sum(f.dropped_bytes for f in self.followers)

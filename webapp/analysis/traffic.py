@@ -19,6 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 
 WINDOW_S = 60
 HISTORY_WINDOWS = 60  # an IP is "new" when unseen in the previous hour of the log
@@ -61,10 +62,10 @@ NAMES = (
 )
 CLASSES = ("normal", "bot", "stuffing", "flood")
 CLASS_LABELS = {
-    "normal": "обычный трафик",
-    "bot": "бот или парсер",
-    "stuffing": "подбор паролей (credential stuffing)",
-    "flood": "флуд (DDoS)",
+    "normal": _l("обычный трафик"),
+    "bot": _l("бот или парсер"),
+    "stuffing": _l("подбор паролей (credential stuffing)"),
+    "flood": _l("флуд (DDoS)"),
 }
 
 _COMBINED = re.compile(

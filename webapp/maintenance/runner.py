@@ -25,7 +25,7 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.service import email_of
 from webapp.bus import Bus
 from webapp.maintenance import page
-from webapp.maintenance.flag import FLAG_KEY, ai_paused  # noqa: F401 - re-exported
+from webapp.maintenance.flag import FLAG_KEY
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
 from webapp.monitoring import presence
