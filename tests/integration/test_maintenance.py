@@ -524,3 +524,16 @@ def test_an_admin_rejects_a_request_once(app, client, db_session, make_user, log
         f"/maintenance/{window.id}/reject", data={"csrf_token": token}, follow_redirects=True
     )
     assert "Отклонить можно только ожидающий запрос" in again.get_data(as_text=True)
+
+
+def test_a_rehearsal_banner_shows_to_the_staff_alone(
+    app, client, db_session, make_user, login_as, clock
+):
+    admin = make_user(role=Role.ADMIN)
+    schedule(db_session, admin, kind=Kind.TEST, starts_at=START, now=START - timedelta(days=1))
+    clock(START - timedelta(minutes=30))
+    login_as(Role.USER)
+    assert "maintenance-banner" not in client.get("/").get_data(as_text=True)
+    login_as(Role.MODERATOR)
+    page = client.get("/").get_data(as_text=True)
+    assert "maintenance-banner" in page and "Учебная тревога" in page
