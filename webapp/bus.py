@@ -69,7 +69,9 @@ _CLOSED: Any = object()
 
 
 class _LocalSubscription:
-    def __init__(self, bus: InProcessBus, channels: tuple[str, ...]) -> None:
+    """A subscriber's own queue; the in-process bus and the Redis hub both fill it."""
+
+    def __init__(self, bus: InProcessBus | _RedisHub, channels: tuple[str, ...]) -> None:
         self._bus = bus
         self.channels: set[str] = set()
         self.inbox: queue.Queue[tuple[str, Message]] = queue.Queue()
@@ -196,47 +198,87 @@ class InProcessBus:
         return True
 
 
-class _RedisSubscription:
-    def __init__(self, client: redis.Redis, prefix: str, channels: tuple[str, ...]) -> None:
+class _RedisHub:
+    """One pub/sub connection per RedisBus, shared by every subscription of the process: a
+    reader thread takes Redis messages and puts them into the subscriptions' own queues (the
+    same _LocalSubscription the in-process bus uses). A thousand open chat sockets then cost
+    one Redis connection, not a thousand.
+
+    The hub's client has no health-check PINGs: those would be written from the reader thread
+    while another thread writes a SUBSCRIBE. A broken connection is re-made by redis-py on the
+    next read, and it subscribes the channels again."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self._client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
         self._prefix = prefix
-        self._pubsub = client.pubsub()
-        self._early: list[tuple[str, Message]] = []
-        self.add(*channels)
+        self._pubsub = self._client.pubsub()
+        self._lock = threading.Lock()  # members, and every write to the pub/sub connection
+        self._members: dict[str, list[_LocalSubscription]] = {}
+        self._confirmed: dict[str, threading.Event] = {}
+        self._reader: threading.Thread | None = None
 
-    def add(self, *channels: str) -> None:
-        if not channels:
-            return
-        self._pubsub.subscribe(*(self._prefix + channel for channel in channels))
-        # Wait for Redis to confirm every channel, so a publish right after add() is seen;
-        # messages of other channels that arrive meanwhile are kept for get().
-        confirmed, deadline = 0, time.monotonic() + 5
-        while confirmed < len(channels) and time.monotonic() < deadline:
-            reply = self._pubsub.get_message(timeout=0.5)
-            if reply and reply["type"] == "subscribe":
-                confirmed += 1
-            elif reply and reply["type"] == "message":
-                self._early.append(self._decode(reply))
+    def _listen(self, subscription: _LocalSubscription, channels: tuple[str, ...]) -> None:
+        waits = []
+        with self._lock:
+            new = []
+            for channel in channels:
+                if channel in subscription.channels:
+                    continue
+                subscription.channels.add(channel)
+                members = self._members.setdefault(channel, [])
+                if not members:
+                    new.append(channel)
+                    self._confirmed[channel] = threading.Event()
+                members.append(subscription)
+                waits.append(self._confirmed[channel])
+            if new:
+                self._pubsub.subscribe(*(self._prefix + channel for channel in new))
+            if self._reader is None or not self._reader.is_alive():
+                self._reader = threading.Thread(target=self._read, name="redis-bus", daemon=True)
+                self._reader.start()
+        # Redis has confirmed every channel when this returns: a publish right after is seen.
+        for event in waits:
+            event.wait(timeout=5)
 
-    def discard(self, *channels: str) -> None:
-        if channels:
-            self._pubsub.unsubscribe(*(self._prefix + channel for channel in channels))
+    def _unlisten(self, subscription: _LocalSubscription, channels: tuple[str, ...]) -> None:
+        with self._lock:
+            gone = []
+            for channel in channels:
+                subscription.channels.discard(channel)
+                members = self._members.get(channel)
+                if members and subscription in members:
+                    members.remove(subscription)
+                    if not members:
+                        del self._members[channel]
+                        self._confirmed.pop(channel, None)
+                        gone.append(channel)
+            if gone:
+                self._pubsub.unsubscribe(*(self._prefix + channel for channel in gone))
 
-    def _decode(self, raw: dict) -> tuple[str, Message]:
-        return raw["channel"].removeprefix(self._prefix), json.loads(raw["data"])
-
-    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
-        if self._early:
-            return self._early.pop(0)
-        deadline = time.monotonic() + timeout
+    def _read(self) -> None:
         while True:
-            raw = self._pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
-            if raw is not None and raw["type"] == "message":
-                return self._decode(raw)
-            if raw is None and time.monotonic() >= deadline:
-                return None
-
-    def close(self) -> None:
-        self._pubsub.close()
+            try:
+                if not self._pubsub.subscribed:
+                    time.sleep(0.05)
+                    continue
+                raw = self._pubsub.get_message(timeout=1.0)
+            except (redis.RedisError, OSError, ValueError):
+                time.sleep(0.5)  # redis-py reconnects and subscribes again on the next read
+                continue
+            if raw is None:
+                continue
+            channel = raw["channel"].removeprefix(self._prefix)
+            if raw["type"] == "subscribe":
+                with self._lock:
+                    event = self._confirmed.get(channel)
+                if event is not None:
+                    event.set()
+            elif raw["type"] == "message":
+                message = json.loads(raw["data"])
+                with self._lock:
+                    members = list(self._members.get(channel, ()))
+                for subscription in members:
+                    subscription.inbox.put((channel, message))
 
 
 MAX_CONNECTIONS = 4096
@@ -254,11 +296,12 @@ class RedisBus:
             decode_responses=True,
             health_check_interval=30,
             socket_connect_timeout=2,
-            # Every open chat socket holds a pub/sub connection of the pool (redis-py's default
-            # of 100 ran out at 100 chats); Redis itself allows 10,000 clients.
+            # Commands from many greenlets at once (a hundred chats streaming) need more than
+            # redis-py's default pool of 100; subscriptions share the hub's one connection.
             max_connections=MAX_CONNECTIONS,
         )
         self.prefix = prefix
+        self._hub = _RedisHub(url, prefix)
 
     def __getattribute__(self, name: str) -> Any:
         attribute = object.__getattribute__(self, name)
@@ -269,8 +312,8 @@ class RedisBus:
     def publish(self, channel: str, message: Message) -> None:
         self.client.publish(self.prefix + channel, json.dumps(message))
 
-    def subscribe(self, *channels: str) -> _RedisSubscription:
-        return _RedisSubscription(self.client, self.prefix, channels)
+    def subscribe(self, *channels: str) -> _LocalSubscription:
+        return _LocalSubscription(self._hub, channels)
 
     def push(self, queue_name: str, item: Message) -> None:
         self.client.rpush(self.prefix + "q:" + queue_name, json.dumps(item))
