@@ -32,7 +32,6 @@ from webapp.pii import PiiCipher
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step
 
-KINDS = ("daily", "weekly", "incident")
 CHART_W, CHART_H = 560, 90
 INCIDENT_MARGIN = timedelta(hours=2)
 REPORTED_SEVERITIES = (Severity.MEDIUM, Severity.HIGH)

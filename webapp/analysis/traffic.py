@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
@@ -182,20 +181,6 @@ def read_lines(lines: Iterable[str]) -> Requests:
         else:
             builder.add(*parsed)
     return builder.build()
-
-
-def tail_lines(path: Path, max_bytes: int) -> list[str]:
-    """The whole lines within the last max_bytes of a file ([] when it cannot be read)."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            data = handle.read()
-    except OSError:
-        return []
-    lines = data.decode("utf-8", "replace").splitlines()
-    return lines[1:] if size > max_bytes else lines
 
 
 def _entropy(counts: np.ndarray) -> float:
