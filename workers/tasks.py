@@ -163,40 +163,44 @@ def validate_forecasts() -> dict[str, str]:
         return validate_day(session, yesterday, models_of(_app))
 
 
-@huey.periodic_task(crontab(minute="*"))
-def maintenance_tick() -> dict[str, int]:
-    """Every minute: maintenance notices that are due, stops whose time has come, recoveries."""
-    from webapp.db import utcnow
+def _maintenance_step(work):
+    """Run work(session, bus, cipher, settings) -> (result, emails) in a request context (the
+    emails carry links), drop the cached notice pages show, and send the emails only after the
+    commit that records them as sent."""
     from webapp.maintenance import notice, runner
 
     with service_scope() as (session, bus):
         settings = current_settings()
-        with _app.test_request_context(base_url=settings.base_url):  # links in the emails
-            done, emails = runner.tick(
-                session, bus, _app.extensions["mehhost.pii"], settings, utcnow()
-            )
-        if any(done.values()):
-            notice.forget(bus)
-    runner.deliver(emails)  # after the commit that records them as sent
-    return done
+        with _app.test_request_context(base_url=settings.base_url):
+            result, emails = work(session, bus, _app.extensions["mehhost.pii"], settings)
+        notice.forget(bus)
+    runner.deliver(emails)
+    return result
+
+
+@huey.periodic_task(crontab(minute="*"))
+def maintenance_tick() -> dict[str, int]:
+    """Every minute: maintenance notices that are due, stops whose time has come, recoveries."""
+    from webapp.db import utcnow
+    from webapp.maintenance import runner
+
+    return _maintenance_step(
+        lambda session, bus, cipher, settings: runner.tick(session, bus, cipher, settings, utcnow())
+    )
 
 
 @huey.task()
 def recover_window(window_id: int) -> bool:
     """An admin's "start the service": the recovery steps now, progress on the bus."""
     from webapp.db import utcnow
-    from webapp.maintenance import notice, recovery, runner
+    from webapp.maintenance import recovery
     from webapp.maintenance.models import MaintenanceWindow
 
-    with service_scope() as (session, bus):
-        window = session.get(MaintenanceWindow, window_id)
-        with _app.test_request_context(base_url=current_settings().base_url):
-            back, emails = recovery.run(
-                session, bus, _app.extensions["mehhost.pii"], current_settings(), window, utcnow()
-            )
-        notice.forget(bus)
-    runner.deliver(emails)
-    return back
+    return _maintenance_step(
+        lambda session, bus, cipher, settings: recovery.run(
+            session, bus, cipher, settings, session.get(MaintenanceWindow, window_id), utcnow()
+        )
+    )
 
 
 @huey.periodic_task(daily_at(3, 40))

@@ -134,7 +134,7 @@ def run(
         record(index, status, note)
     lift, notify = len(plan) - 2, len(plan) - 1
     if window.state == State.DOWN:
-        runner.recover(session, bus, window, now)
+        runner.recover(bus, window, now)
     record(lift, OK)
     if window.sent:
         emails = runner.compose_notices(session, cipher, window, "restored")

@@ -29,6 +29,7 @@ from webapp.maintenance.flag import FLAG_KEY
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
 from webapp.monitoring import presence
+from webapp.monitoring.watch import MOSCOW
 from webapp.pii import PiiCipher
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,9 @@ def drain_sockets(
 
 def _zone(user: User) -> ZoneInfo:
     try:
-        return ZoneInfo(user.timezone or "Europe/Moscow")
+        return ZoneInfo(user.timezone) if user.timezone else MOSCOW
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Moscow")
+        return MOSCOW
 
 
 def _when(moment: datetime, user: User) -> str:
@@ -165,11 +166,9 @@ def stop(
     log.warning("maintenance %s (%s, %s) is down", window.id, window.kind, window.scope)
 
 
-def recover(session: Session, bus: Bus, window: MaintenanceWindow, now: datetime) -> None:
+def recover(bus: Bus, window: MaintenanceWindow, now: datetime) -> None:
     """Lift the flag; the window is over. (The page stays on disk: nginx shows it only while
     the app does not answer.)"""
-    window.state = State.RECOVERING
-    session.flush()
     flag = bus.get(FLAG_KEY)
     if flag and flag.get("window") == window.id:
         bus.delete(FLAG_KEY)

@@ -125,10 +125,10 @@ def cancel(window: MaintenanceWindow, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class Notice:
-    """What every page says about the nearest window."""
+    """What every page says about the nearest window (there is one from 1 h before: the
+    banner)."""
 
     window: Any  # a MaintenanceWindow, or notice.NextWindow from the cache
-    banner: bool  # from 1 h before
     modal: bool  # from 15 min before
     logins_blocked: bool  # from 5 min before (and while it lasts)
     registration_closed: bool  # the same, for a stop of everything or of registration alone
@@ -159,7 +159,6 @@ def notice_at(window, now: datetime) -> Notice | None:
     near = left <= BLOCK_LOGINS_BEFORE and window.kind != Kind.TEST
     return Notice(
         window,
-        banner=True,
         modal=left <= MODAL_BEFORE,
         logins_blocked=near and window.scope == Scope.ALL,
         registration_closed=near and window.scope in (Scope.ALL, Scope.REGISTRATION),
