@@ -80,14 +80,13 @@ def _ai(session: Session, bus: Bus, settings: Settings) -> tuple[str, str]:
 Step = Callable[[Session, Bus, Settings], tuple[str, str]]
 
 
-def steps() -> list[tuple[str, Step]]:
+def checks() -> list[tuple[str, Step]]:
+    """What must hold before the service is back, in order; then the two closing steps."""
     return [
         (_("База данных"), _database),
         (_("Схема базы"), _schema),
         (_("Redis"), _redis),
         (_("Узел ИИ"), _ai),
-        (_("Снятие режима обслуживания"), None),
-        (_("Уведомления"), None),
     ]
 
 
@@ -104,12 +103,14 @@ def run(
     now: datetime,
 ) -> tuple[bool, list[runner.Email]]:
     """Run the steps; True when the service is back. The emails go out after the commit."""
-    plan = steps()
+    plan = checks()
+    labels = [label for label, _check in plan] + [_("Снятие режима обслуживания"), _("Уведомления")]
+    lift, notify = len(plan), len(plan) + 1
     progress = {
         "window": window.id,
-        "of": len(plan),
+        "of": len(labels),
         "done": 0,
-        "steps": [{"label": str(label), "status": WAITING, "note": ""} for label, _ in plan],
+        "steps": [{"label": str(label), "status": WAITING, "note": ""} for label in labels],
         "finished": False,
         "failed": False,
         "started": time.time(),
@@ -123,8 +124,6 @@ def run(
 
     bus.set(progress_key(window.id), progress, ttl=PROGRESS_TTL_S)
     for index, (_label, check) in enumerate(plan):
-        if check is None:
-            break
         try:
             status, note = check(session, bus, settings)
         except StepFailed as exc:
@@ -132,7 +131,6 @@ def run(
             record(index, ERROR, str(exc))
             return False, []
         record(index, status, note)
-    lift, notify = len(plan) - 2, len(plan) - 1
     if window.state == State.DOWN:
         runner.recover(bus, window, now)
     record(lift, OK)
