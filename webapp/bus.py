@@ -8,7 +8,6 @@ JSON-serialisable dicts. tests/integration/test_bus_contract.py runs one suite a
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from collections import defaultdict, deque
@@ -24,8 +23,9 @@ class BusUnavailable(RuntimeError):
 
 
 class Subscription(Protocol):
-    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
-        """The next (channel, message) or None when nothing arrived within timeout seconds."""
+    def get(self, timeout: float | None = 0.0) -> tuple[str, Message] | None:
+        """The next (channel, message) or None when nothing arrived within timeout seconds
+        (None: wait as long as it takes). Raises SubscriptionClosed once closed meanwhile."""
 
     def add(self, *channels: str) -> None:
         """Also listen on these channels from now on."""
@@ -68,14 +68,26 @@ class Bus(Protocol):
 _CLOSED: Any = object()
 
 
+class SubscriptionClosed(RuntimeError):
+    """get() on a subscription that was closed (by another thread, say)."""
+
+
 class _LocalSubscription:
-    """A subscriber's own queue; the in-process bus and the Redis hub both fill it."""
+    """A subscriber's own inbox; the in-process bus and the Redis hub both fill it.
+
+    A deque and an Event rather than queue.Queue: a chat socket waits on its inbox once per
+    token of a streaming reply, and Queue's Condition allocates a new lock for every wait."""
 
     def __init__(self, bus: InProcessBus | _RedisHub, channels: tuple[str, ...]) -> None:
         self._bus = bus
         self.channels: set[str] = set()
-        self.inbox: queue.Queue[tuple[str, Message]] = queue.Queue()
+        self._items: deque[tuple[str, Message]] = deque()
+        self._ready = threading.Event()
         self.add(*channels)
+
+    def deliver(self, item: tuple[str, Message]) -> None:
+        self._items.append(item)
+        self._ready.set()
 
     def add(self, *channels: str) -> None:
         self._bus._listen(self, channels)
@@ -83,15 +95,31 @@ class _LocalSubscription:
     def discard(self, *channels: str) -> None:
         self._bus._unlisten(self, channels)
 
-    def get(self, timeout: float = 0.0) -> tuple[str, Message] | None:
-        try:
-            return self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()
-        except queue.Empty:
-            return None
+    def get(self, timeout: float | None = 0.0) -> tuple[str, Message] | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                item = self._items.popleft()
+            except IndexError:
+                # Clear, then look again: an item delivered in between has set the event after
+                # the clear (or is seen by the look), so no wake-up is ever lost.
+                self._ready.clear()
+                if self._items:
+                    continue
+                if deadline is None:
+                    self._ready.wait()  # no timer to arm: the cheapest wait there is
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._ready.wait(remaining):
+                    return None
+                continue
+            if item is _CLOSED:
+                raise SubscriptionClosed
+            return item
 
     def close(self) -> None:
         self._bus._unlisten(self, tuple(self.channels))
-        self.inbox.put(_CLOSED)  # wakes a reader blocked in get() at once
+        self.deliver(_CLOSED)  # wakes a reader blocked in get() at once
 
 
 class InProcessBus:
@@ -110,7 +138,7 @@ class InProcessBus:
         with self._lock:
             receivers = list(self._subscribers.get(channel, ()))
         for subscription in receivers:
-            subscription.inbox.put((channel, payload))
+            subscription.deliver((channel, payload))
 
     def subscribe(self, *channels: str) -> _LocalSubscription:
         return _LocalSubscription(self, channels)
@@ -278,7 +306,7 @@ class _RedisHub:
                 with self._lock:
                     members = list(self._members.get(channel, ()))
                 for subscription in members:
-                    subscription.inbox.put((channel, message))
+                    subscription.deliver((channel, message))
 
 
 MAX_CONNECTIONS = 4096

@@ -155,8 +155,10 @@ class Database:
 
     def read_only(self) -> None:
         """Declare the request-scoped session's next transaction read-only (before its first
-        query): on SQLite it then does not queue for the write lock."""
-        self.session.connection(execution_options={"read_only": True})
+        query): on SQLite it then does not queue for the write lock. Once a transaction has
+        begun it stays what it is, and this does nothing."""
+        if not self.session().in_transaction():
+            self.session.connection(execution_options={"read_only": True})
 
     def new_session(self) -> Session:
         """A session outside the request scope, for workers and CLI commands."""

@@ -3,8 +3,9 @@
 simple-websocket 1.1.0 writes each frame with socket.send(), which may write only part of it when
 the client reads slowly (under gevent, with a full socket buffer): the rest is lost and the stream
 is corrupt (miguelgrinberg/simple-websocket#45, fixed upstream after 1.1.0, not yet released).
-Here every write goes through sendall(), under one lock, so the library's own reader thread
-(pongs, close frames) cannot slip bytes into the middle of one of our frames either.
+Here every frame is written whole (send() until all of it is out) under one lock, so the
+library's own reader thread (pongs, close frames) cannot slip bytes into the middle of one of our
+frames either.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ class _WholeWrites:
         self._lock = threading.Lock()
 
     def send(self, data: bytes) -> int:
+        # send() in a loop rather than sendall(): gevent's sendall asks the kernel for the
+        # socket's buffer size (a getsockopt call) on every write, once per streamed token.
+        view = memoryview(data)
         with self._lock:
-            self._sock.sendall(data)
+            while view:
+                view = view[self._sock.send(view) :]
         return len(data)
 
     def __getattr__(self, name: str) -> Any:

@@ -23,6 +23,7 @@ from simple_websocket import ConnectionClosed
 from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
 from webapp.auth.tokens import TokenInvalid
 from webapp.auth.web import ACCESS_COOKIE
+from webapp.bus import SubscriptionClosed
 from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
 from webapp.chat import drafts, events, rendering, replies, service
@@ -46,6 +47,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012  # maintenance: the page's script waits and reconnects after it
 MAX_FRAME = 16 * 1024
 MAX_BATCH = 64  # bus events folded into one socket frame
+RECEIVE_WAIT = 30.0
 READ_ONLY_ACTIONS = ("hello", "draft", "maintenance_ack")  # they write to the bus, not the DB
 
 
@@ -104,6 +106,7 @@ class ChatSocket:
         self.following: dict[str, dict[str, int]] = {}  # job_id -> message id, last seq sent
         self.send_lock = threading.Lock()
         self.outbox: list[str] = []
+        self.db_open = False  # the pump's read-only transaction (see _reading)
         self.closed = threading.Event()
         self.subscription = self.bus.subscribe(
             events.user_channel(self.user_id), SESSION_EVENTS, maintenance_runner.CHANNEL
@@ -120,9 +123,8 @@ class ChatSocket:
             self.outbox.append(html)
 
     def flush(self) -> None:
-        # Sending can wait on a slow client. No transaction may be open meanwhile: on SQLite it
-        # would hold the write lock, and every other socket of the process would wait for it.
-        db.session.remove()
+        # Sending can wait on a slow client. Callers end their transaction first: on SQLite an
+        # open one would hold the write lock, and every other socket would wait for it.
         with self.send_lock:
             frames, self.outbox = self.outbox, []
             if frames:
@@ -133,7 +135,9 @@ class ChatSocket:
         pump.start()
         try:
             while not self.closed.is_set():
-                frame = self.ws.receive(timeout=1)
+                # A frame, the client's close, or every RECEIVE_WAIT seconds a look at `closed`
+                # (set by the pump when it closed the socket): idle sockets seldom wake.
+                frame = self.ws.receive(timeout=RECEIVE_WAIT)
                 if frame is not None:
                     self._on_frame(frame)
         except ConnectionClosed:
@@ -149,18 +153,13 @@ class ChatSocket:
         with self.app.request_context(self.environ):
             g._login_user = self.user
             while not self.closed.is_set():
-                # Long waits: a thousand idle sockets must not wake up several times a second.
-                # Closing the subscription (when the socket ends) ends the wait at once.
+                # No timeout: a thousand idle sockets never wake up for nothing, and closing the
+                # subscription (when the socket ends) ends the wait at once.
                 try:
-                    item = self.subscription.get(timeout=30)
-                except Exception:  # the subscription was closed under us: the socket is gone
-                    if self.closed.is_set():
-                        return
-                    raise
-                if item is None:
-                    continue
+                    item = self.subscription.get(timeout=None)
+                except SubscriptionClosed:  # run() closed it: the socket is gone
+                    return
                 try:
-                    db.read_only()  # rendering what changed only reads
                     self._on_event(*item)
                     # Whatever else is already waiting goes out in the same frame: under load
                     # ten deltas cost one send instead of ten, and at low load nothing waits.
@@ -169,13 +168,26 @@ class ChatSocket:
                         if more is None:
                             break
                         self._on_event(*more)
+                    self._done_reading()
                     self.flush()
-                except ConnectionClosed:
+                except (ConnectionClosed, SubscriptionClosed):
                     self.closed.set()
                 except Exception:
                     log.exception("chat socket event failed")
                 finally:
-                    db.session.remove()
+                    self._done_reading()
+
+    # Most events (a streamed token) need no database; those that do only read it. The pump
+    # opens a read-only transaction on the first such event and ends it before sending.
+    def _reading(self) -> None:
+        if not self.db_open:
+            db.read_only()
+            self.db_open = True
+
+    def _done_reading(self) -> None:
+        if self.db_open:
+            db.session.remove()
+            self.db_open = False
 
     # ----- from the bus -----------------------------------------------------------------------
     def _on_event(self, channel: str, event: dict[str, Any]) -> None:
@@ -205,11 +217,13 @@ class ChatSocket:
         if event["type"] == "maintenance_start":
             self.send(render_template("chat/_maintenance.html", event=event))
         elif event["type"] == "maintenance_close" and not event.get("rehearsal"):
+            self._done_reading()
             self.flush()
             self.closed.set()
             self.ws.close(CLOSE_SERVICE_RESTART, "maintenance")
 
     def _show_message(self, message_id: int) -> None:
+        self._reading()
         message = db.session.get(Message, message_id)
         if message is None:
             return
@@ -314,6 +328,7 @@ class ChatSocket:
             db.session.rollback()
             self.send(rendering.notice(_("Не получилось. Попробуйте ещё раз.")))
         finally:
+            db.session.remove()
             self.flush()
 
     def _act(self, data: dict[str, Any]) -> None:
