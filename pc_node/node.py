@@ -7,6 +7,7 @@ which is what websockets' sync client and server connections offer, in either di
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -49,12 +50,8 @@ class NodeRunner:
     def serve(self, connection: Connection, stop: threading.Event | None = None) -> None:
         """Run one session until the connection closes (or `stop` is set)."""
         stop = stop or threading.Event()
-        send_lock = threading.Lock()
-
-        def send(message: protocol.Message) -> None:
-            with send_lock:
-                connection.send(protocol.encode(message))
-
+        outbox = _Outbox(connection)
+        send = outbox.put
         info = self.engine.info
         send(
             protocol.Hello(
@@ -79,6 +76,7 @@ class NodeRunner:
                 self._handle(frame, send)
         finally:
             session_over.set()
+            outbox.close()
             with self._lock:
                 for generation in self._jobs.values():
                     generation.cancel.set()  # nobody is listening for these any more
@@ -168,3 +166,59 @@ def _send_quietly(send, message: protocol.Message) -> bool:
         return True
     except Exception:
         return False
+
+
+class _Outbox:
+    """Everything the node sends goes out through one writer thread, in order.
+
+    Whatever piled up while the writer was busy goes out together, the deltas of every running
+    job in one `deltas` frame (natural batching: an idle link sends each delta at once, a busy
+    one sends fewer, fuller frames instead of falling behind)."""
+
+    MAX_BATCH = 256
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._queue: queue.SimpleQueue[protocol.Message | None] = queue.SimpleQueue()
+        self._broken: Exception | None = None
+        self._writer = threading.Thread(target=self._write, name="node-link-writer", daemon=True)
+        self._writer.start()
+
+    def put(self, message: protocol.Message) -> None:
+        if self._broken is not None:  # a job notices at its next token that the link is gone
+            raise ConnectionError(f"link closed: {self._broken}")
+        self._queue.put(message)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(timeout=5)
+
+    def _write(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                for message in _coalesce(batch):
+                    if message is None:
+                        return
+                    self._connection.send(protocol.encode(message))
+            except Exception as exc:  # the link broke: the session's reader ends it
+                self._broken = exc
+                log.warning("link write failed: %s", exc)
+                return
+
+
+def _coalesce(batch: list[protocol.Message | None]) -> list[protocol.Message | None]:
+    """The batch with its deltas joined into one `deltas` message where the first one stood.
+    Moving a delta earlier never puts it after its own job's done or error (those follow it)."""
+    deltas = [message for message in batch if isinstance(message, protocol.Delta)]
+    if len(deltas) < 2:
+        return batch
+    joined = protocol.Deltas.pack(deltas)
+    first = batch.index(deltas[0])
+    rest = [message for message in batch if not isinstance(message, protocol.Delta)]
+    return [*rest[:first], joined, *rest[first:]]

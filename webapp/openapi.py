@@ -23,6 +23,7 @@ SENT_BY = {
     "hello": "node",
     "job": "site",
     "delta": "node",
+    "deltas": "node",
     "done": "node",
     "error": "node",
     "cancel": "site",

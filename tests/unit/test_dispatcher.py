@@ -263,3 +263,15 @@ def test_submission_payload_is_json_and_capped(bus):
     item = bus.pop(jobs.SUBMIT_QUEUE)
     assert item["job_id"] == job_id and item["max_tokens"] == jobs.MAX_TOKENS_CAP
     json.dumps(item)
+
+
+def test_a_deltas_frame_is_relayed_as_the_deltas_it_holds(bus, dispatcher):
+    node = FakeLink(dispatcher)
+    job_id = submit(bus, 1)
+    listener = bus.subscribe(jobs.job_channel(job_id))
+    dispatcher.tick()
+    pieces = [protocol.Delta(job_id, 0, "При"), protocol.Delta(job_id, 1, "вет")]
+    dispatcher.on_frame(node.link, protocol.Deltas.pack(pieces))
+    relayed = [e for e in events(listener) if e["event"] == "delta"]
+    assert [(e["seq"], e["text"]) for e in relayed] == [(0, "При"), (1, "вет")]
+    assert jobs.partial(bus, job_id) == ("При", 0)  # saved on the first delta, then every 0.2 s

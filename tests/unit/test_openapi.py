@@ -18,6 +18,7 @@ SAMPLES = [
     protocol.Hello("pc-1", "llama.cpp", "qwen3-8b", 8192, 2),
     protocol.Job("j1", [{"role": "user", "content": "Привет"}], 128),
     protocol.Delta("j1", 0, "При"),
+    protocol.Deltas([["j1", 1, "вет"], ["j2", 0, "Hi"]]),
     protocol.Done("j1", 12, 35.0, 410.5),
     protocol.Error("oom", "out of memory", job_id=None),
     protocol.Cancel("j1"),

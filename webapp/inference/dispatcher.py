@@ -91,6 +91,9 @@ class Dispatcher:
         link.last_seen = self.clock()
         if isinstance(message, protocol.Delta):
             self._on_delta(link, message)
+        elif isinstance(message, protocol.Deltas):
+            for delta in message.unpack():
+                self._on_delta(link, delta)
         elif isinstance(message, protocol.Done):
             self._on_done(link, message)
         elif isinstance(message, protocol.Error):
