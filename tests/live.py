@@ -32,7 +32,7 @@ def wait_for(url: str, seconds: float = 30) -> bytes:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return response.read()
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset, timed out (URLError is one too)
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -45,6 +45,7 @@ class LiveServer:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None  # gunicorn's master
 
     def flask(self, *args: str) -> str:
         """Run a `flask` command against this server's instance; its output."""
@@ -91,6 +92,7 @@ def live_server(instance: Path, *gunicorn_args: str, **env_overrides: str):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    server.process = process
     try:
         wait_for(server.url + "/healthz")
         yield server
