@@ -8,6 +8,7 @@ join mid-stream, retries a job once when its link drops, and writes the AI statu
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,11 @@ class Dispatcher:
         self.tokens_per_second = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # Completion steps write to the database. They run in order on their own thread (when
+        # the dispatcher runs in the background), never on the node link's reader or under the
+        # dispatcher's lock: a wait for SQLite's write lock there would hold up every delta.
+        self._steps: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._steps_thread: threading.Thread | None = None
         self._paused_checked = -1e9
         self._paused = False
 
@@ -134,10 +140,14 @@ class Dispatcher:
             self.tokens_per_second = (
                 rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
             )
-        handler = self._handler(running.job)
+        self._after(lambda: self._finished(running.job, text, done))
+        self.tick()
+
+    def _finished(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
+        handler = self._handler(job)
         if handler is not None:
             try:
-                handler.on_done(running.job, text, done)
+                handler.on_done(job, text, done)
             except Exception:
                 log.exception("completion handler failed for job %s", done.job_id)
                 self._event(
@@ -153,7 +163,6 @@ class Dispatcher:
             first_token_ms=done.prompt_ms,
         )
         self.bus.delete(jobs.partial_key(done.job_id))
-        self.tick()
 
     def _on_error(self, link: NodeLink, error: protocol.Error) -> None:
         if error.job_id is None:
@@ -186,8 +195,12 @@ class Dispatcher:
         self._waiting_since.pop(job.job_id, None)
         self._announced.pop(job.job_id, None)
         self.bus.delete(jobs.partial_key(job.job_id))
-        self._notify_ended(job, partial, cancelled=False)
-        self._event(job.job_id, "error", message=message, retryable=True)
+
+        def ended() -> None:
+            self._notify_ended(job, partial, cancelled=False)
+            self._event(job.job_id, "error", message=message, retryable=True)
+
+        self._after(ended)
 
     def _handler(self, job: QueuedJob) -> JobHandler | None:
         return self.handlers.get(job.payload.get("kind", ""))
@@ -217,8 +230,12 @@ class Dispatcher:
             self._announced.pop(job_id, None)
             self.bus.delete(jobs.partial_key(job_id))
             partial = "".join(running.text) if running is not None else ""
-            self._notify_ended(job, partial, cancelled=True)
-            self._event(job_id, "cancelled")
+
+            def ended() -> None:
+                self._notify_ended(job, partial, cancelled=True)
+                self._event(job_id, "cancelled")
+
+            self._after(ended)
             self.tick()
 
     def _take_submissions(self) -> None:
@@ -298,13 +315,31 @@ class Dispatcher:
             except Exception as exc:
                 self.detach(link, f"send failed: {exc}")
                 continue
-            handler = self._handler(job)
-            if handler is not None:
-                try:
-                    handler.on_started(job)
-                except Exception:
-                    log.exception("start handler failed for job %s", job.job_id)
-            self._event(job.job_id, "started", node=link.hello.node_id)
+            self._after(lambda job=job, node=link.hello.node_id: self._started(job, node))
+
+    def _started(self, job: QueuedJob, node_id: str) -> None:
+        handler = self._handler(job)
+        if handler is not None:
+            try:
+                handler.on_started(job)
+            except Exception:
+                log.exception("start handler failed for job %s", job.job_id)
+        self._event(job.job_id, "started", node=node_id)
+
+    def _after(self, step: Callable[[], None]) -> None:
+        """Run a completion step: in order on the steps' thread when the dispatcher runs in the
+        background (start()), at once when it is driven by hand (tests, benchmarks)."""
+        if self._steps_thread is None:
+            step()
+        else:
+            self._steps.put(step)
+
+    def _run_steps(self) -> None:
+        while (step := self._steps.get()) is not None:
+            try:
+                step()
+            except Exception:
+                log.exception("completion step failed")
 
     def _announce_positions(self) -> None:
         """Tell each waiting job its place and ETA when it changed: at once near the front of the
@@ -408,6 +443,10 @@ class Dispatcher:
                 except Exception:
                     log.exception("dispatcher tick failed")
 
+        self._steps_thread = threading.Thread(
+            target=self._run_steps, name="dispatcher-steps", daemon=True
+        )
+        self._steps_thread.start()
         self._thread = threading.Thread(target=loop, name="dispatcher", daemon=True)
         self._thread.start()
 
@@ -415,4 +454,7 @@ class Dispatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._steps_thread is not None:
+            self._steps.put(None)  # the steps already queued are done first
+            self._steps_thread.join(timeout=5)
         self._control.close()
