@@ -63,6 +63,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
     else:
+        if ":memory:" not in url and url != "sqlite://":
+            # Under gevent hundreds of greenlets read at once, and WAL lets them: a reader must
+            # never wait for a pooled connection behind writers that queue for the write lock.
+            kwargs = {"pool_size": 32, "max_overflow": -1, **kwargs}
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _sqlite_pragmas(engine)
     return engine

@@ -333,6 +333,11 @@ class ChatSocket:
 
     def _act(self, data: dict[str, Any]) -> None:
         action = data.get("action") or ("send" if "message" in data else "")
+        # Counted before the transaction begins: the limiter's in-memory storage may start its
+        # expiry timer thread, and waiting for a thread to start must not hold the write lock.
+        if action == "send" and not may_send_now(self.user_id):
+            self.send(rendering.notice(_("Не больше 20 сообщений в минуту. Подождите немного.")))
+            return
         dialog = service.get_dialog(db.session, self.user_id, self.dialog_id)
         if action == "hello":
             self._resync(int(data.get("last_id") or 0))
@@ -370,9 +375,6 @@ class ChatSocket:
         self._send_ai_state()
 
     def _send_message(self, dialog, text: str, client_id: Any) -> None:
-        if not may_send_now(self.user_id):
-            self.send(rendering.notice(_("Не больше 20 сообщений в минуту. Подождите немного.")))
-            return
         _message, created, cut = service.add_user_message(
             db.session, self.bus, dialog, text, str(client_id or ""), utcnow()
         )
