@@ -103,3 +103,20 @@ class RecordingGateway:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeSocket:
+    """A chat socket's far end: what was sent to it, and how it was closed."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.closed_with: tuple[int, str] | None = None
+
+    def receive(self, timeout=None):
+        return None
+
+    def send(self, data: str) -> None:
+        self.sent.append(data)
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed_with = (code, reason)

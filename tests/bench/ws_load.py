@@ -95,6 +95,12 @@ async def _run(ws_url: str, origin: str, people: list[dict], mark) -> dict:
         ws = await open_socket(person["idle"], person["cookie"])
         await ws.recv()  # its hello is answered: from now on it is really idle
         idle.append(ws)
+    devices = []  # each chat's two devices, open and answered before the load starts
+    for person in people:
+        pair = [await open_socket(person["busy"], person["cookie"]) for _ in range(2)]
+        for ws in pair:
+            await ws.recv()
+        devices.append(pair)
     mark("steady")
 
     async def watch(ws, marker: str, sent_at: float, into: dict, *, sync: bool) -> None:
@@ -123,9 +129,8 @@ async def _run(ws_url: str, origin: str, people: list[dict], mark) -> dict:
             timeout=120,
         )
 
-    async def chat(person: dict, index: int, gate: asyncio.Event, ready: list) -> None:
-        sender = await open_socket(person["busy"], person["cookie"])
-        viewer = await open_socket(person["busy"], person["cookie"])
+    async def chat(index: int, gate: asyncio.Event, ready: list) -> None:
+        sender, viewer = devices[index]
         await asyncio.sleep(random.uniform(0, RAMP_S))
         for round_ in range(ROUNDS):
             await exchange(sender, viewer, f"steady-{index}-{round_}-{time.time()}", steady)
@@ -140,7 +145,7 @@ async def _run(ws_url: str, origin: str, people: list[dict], mark) -> dict:
         await viewer.close()
 
     gate, ready = asyncio.Event(), []
-    await asyncio.gather(*(chat(person, n, gate, ready) for n, person in enumerate(people)))
+    await asyncio.gather(*(chat(n, gate, ready) for n in range(len(people))))
     mark("end")
     for ws in idle:
         await ws.close()

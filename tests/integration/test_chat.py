@@ -1,6 +1,7 @@
 """Chat pages and actions through the test client; jobs are finished by calling the chat's job
 handler the way the dispatcher does (the node link itself is tested elsewhere)."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from pc_node import protocol
 from tests import factories
 from tests.conftest import csrf_token
+from tests.fakes import FakeSocket
 from webapp.chat.models import Dialog, Favorite, Message, Status
 from webapp.db import utcnow
 from webapp.inference import jobs
@@ -318,3 +320,38 @@ def test_content_filters_mask_the_stored_reply(app, client, login_as, db_session
     assert item["meta"]["filters"] == ["profanity"]
     reply = db_session.get(Message, item["meta"]["message_id"])
     assert reply.text == "Ну ты и с***, дружище"
+
+
+def test_a_socket_send_stores_the_message_clears_the_draft_and_asks_for_a_reply(
+    app, db_session, make_user, character, bus
+):
+    from webapp.chat import drafts
+    from webapp.chat import service as chat
+    from webapp.chat.socket import ChatSocket
+    from webapp.maintenance import flag
+
+    person = make_user()
+    dialog = chat.start_dialog(db_session, person.id, character, utcnow())
+    db_session.commit()
+    drafts.save(bus, person.id, dialog.id, "Недописанное")
+    with app.test_request_context():
+        socket = ChatSocket(FakeSocket(), person, "device-1", dialog.id, character.id)
+        socket._on_frame(json.dumps({"message": "Привет", "client_id": "c1"}))
+        assert drafts.load(bus, person.id, dialog.id) == ""
+        assert bus.pop(jobs.SUBMIT_QUEUE)["meta"]["dialog_id"] == dialog.id
+        # With replies paused, the message is still stored (its own transaction) and the
+        # person is told; the draft of a stored message is gone.
+        drafts.save(bus, person.id, dialog.id, "Второе")
+        ends = (utcnow() + timedelta(minutes=30)).timestamp()
+        bus.set(flag.FLAG_KEY, {"window": 1, "scope": "ai", "ends_at": ends})
+        try:
+            socket._on_frame(json.dumps({"message": "Ещё раз", "client_id": "c2"}))
+        finally:
+            bus.delete(flag.FLAG_KEY)
+        assert "приостановлены" in socket.ws.sent[-1]
+        assert drafts.load(bus, person.id, dialog.id) == ""
+        assert bus.pop(jobs.SUBMIT_QUEUE) is None
+    texts = db_session.scalars(
+        select(Message.text).where(Message.dialog_id == dialog.id, Message.role == "user")
+    ).all()
+    assert texts == ["Привет", "Ещё раз"]

@@ -16,6 +16,7 @@ import pytest
 from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
+from tests.fakes import FakeSocket
 from webapp.accounts.models import Role, User
 from webapp.auth import totp
 from webapp.maintenance import notice, runner, service
@@ -322,23 +323,6 @@ def test_a_person_turns_maintenance_emails_off_in_the_profile(client, login_as, 
     assert user not in service.recipients(db_session)
 
 
-class FakeSocket:
-    """A chat socket's far end: what was sent to it, and how it was closed."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.closed_with: tuple[int, str] | None = None
-
-    def receive(self, timeout=None):
-        return None
-
-    def send(self, data: str) -> None:
-        self.sent.append(data)
-
-    def close(self, code: int, reason: str) -> None:
-        self.closed_with = (code, reason)
-
-
 def test_a_chat_socket_shows_the_stop_acknowledges_with_the_draft_and_closes(
     app, db_session, make_user
 ):
@@ -371,7 +355,7 @@ def test_a_chat_socket_shows_the_stop_acknowledges_with_the_draft_and_closes(
         assert page.closed_with is None  # a rehearsal closes nothing
         socket._on_event(runner.CHANNEL, {"type": "maintenance_close", **event})
     assert page.closed_with == (CLOSE_SERVICE_RESTART, "maintenance")
-    drafts.clear(bus, person.id, dialog.id)
+    drafts.save(bus, person.id, dialog.id, "")  # blank: forgotten
 
 
 def test_the_stop_waits_up_to_30_s_for_the_pages_that_do_not_answer(app, db_session, make_user):

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy.orm import Session
+
 from webapp.bus import Bus
+from webapp.db import on_commit
 
 TTL_S = 7 * 86_400
 MAX_CHARS = 1000
@@ -29,5 +32,7 @@ def load(bus: Bus, user_id: int, dialog_id: int) -> str:
     return found["text"] if found else ""
 
 
-def clear(bus: Bus, user_id: int, dialog_id: int) -> None:
-    bus.delete(_key(user_id, dialog_id))
+def clear_on_commit(session: Session, bus: Bus, user_id: int, dialog_id: int) -> None:
+    """The message was sent: forget the draft once it is stored (after the commit, so a failed
+    send keeps the draft, and no bus call runs inside the write transaction)."""
+    on_commit(session, lambda: bus.delete(_key(user_id, dialog_id)))

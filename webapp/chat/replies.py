@@ -157,7 +157,9 @@ def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> N
     reply.status = Status.STREAMING
     read = _mark_read(session, reply)
     user_id = session.get(Dialog, reply.dialog_id).user_id
-    for changed in [*read, reply.id]:
+    # The reply itself looks the same pending or streaming ("печатает…"): only the person's
+    # messages that turned read are shown again.
+    for changed in read:
         events.publish(
             session, bus, user_id, "message", dialog_id=reply.dialog_id, message_id=changed
         )

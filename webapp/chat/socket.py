@@ -30,7 +30,7 @@ from webapp.chat import drafts, events, rendering, replies, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
 from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
-from webapp.chat.models import OPEN_REPLY, Message
+from webapp.chat.models import OPEN_REPLY, Role
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
 from webapp.inference import jobs
@@ -224,10 +224,10 @@ class ChatSocket:
 
     def _show_message(self, message_id: int) -> None:
         self._reading()
-        message = db.session.get(Message, message_id)
-        if message is None:
+        found = fav.message_with_star(db.session, self.user_id, message_id)
+        if found is None:
             return
-        starred = message_id in fav.starred_ids(db.session, self.user_id, [message_id])
+        message, starred = found
         html = rendering.message_html(message, starred)
         if message_id > self.last_id:
             self.last_id = message_id
@@ -238,7 +238,8 @@ class ChatSocket:
             self._follow(message.job_id, message.id)
         elif message.job_id in self.following:
             self._unfollow(message.job_id)
-        self._send_ai_state()
+        if message.role == Role.ASSISTANT:  # a reply asked for or ended: how the AI is doing
+            self._send_ai_state()
 
     def _follow(self, job_id: str, message_id: int) -> None:
         if job_id in self.following:
@@ -383,7 +384,10 @@ class ChatSocket:
                 rendering.notice(_("Сообщение длиннее 1000 символов: отправлены первые 1000."))
             )
         if created:
-            drafts.clear(self.bus, self.user_id, self.dialog_id)
+            drafts.clear_on_commit(db.session, self.bus, self.user_id, self.dialog_id)
+            # Stored and shown on the person's other devices first; asking for the reply (the
+            # prompt is built from the history) is a transaction of its own.
+            db.session.commit()
             try:
                 self._reply(dialog)
             except AiPaused as exc:  # raised before anything is written: the message stays

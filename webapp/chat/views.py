@@ -123,7 +123,7 @@ def send(dialog_id: int):
     if cut:
         flash(_("Сообщение длиннее 1000 символов: отправлены первые 1000."), "info")
     if created:
-        drafts.clear(get_bus(), current_user.id, found.id)
+        drafts.clear_on_commit(db.session, get_bus(), current_user.id, found.id)
         try:
             _request_reply(found)
         except AiPaused as exc:  # raised before anything is written: the message stays
