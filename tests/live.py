@@ -112,7 +112,13 @@ def ai_state(server: LiveServer) -> str:
 
 
 @contextmanager
-def tiny_node(server: LiveServer, *, context_size: int = 2048, stderr=subprocess.DEVNULL):
+def tiny_node(
+    server: LiveServer,
+    *,
+    context_size: int = 2048,
+    threads: int | None = None,
+    stderr=subprocess.DEVNULL,
+):
     """pc_node with the bundled tiny model linked to `server`; yields once the AI is online."""
     node = subprocess.Popen(
         [
@@ -127,6 +133,7 @@ def tiny_node(server: LiveServer, *, context_size: int = 2048, stderr=subprocess
             "tiny",
             "--context-size",
             str(context_size),
+            *(["--threads", str(threads)] if threads else []),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

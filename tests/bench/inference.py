@@ -1,90 +1,212 @@
-"""Inference figures: the tiny model called directly vs through the node link and dispatcher."""
+"""Inference figures: the tiny model called directly vs through the node link and the whole path.
+
+Fair comparison on one shared machine:
+- the node gets the same share in every measurement (the first CPU, one llama.cpp thread: "the
+  home PC"); the site, the dispatcher and the browser client get the other CPUs ("the VDS" and
+  the phone), as they would on machines of their own;
+- every path runs the same prompt: the one the site builds for the chat's character and message;
+- the three are measured in turns (direct, link, browser, direct, ...), each in a process of its
+  own, so a slow minute of the machine falls on all three alike;
+- throughput is the same measure everywhere: tokens after the first over the time they took.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import tempfile
 import threading
 import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from pc_node import protocol
-from pc_node.engines.base import Generation
-from pc_node.link import listen
-from pc_node.node import NodeRunner
 from webapp.bus import InProcessBus
 from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
 
-PROMPT = [
-    {"role": "system", "content": "You are a friendly assistant."},
-    {"role": "user", "content": "Tell me a short story about a cat."},
-]
+QUESTION = "Tell me a short story about a cat."
 MAX_TOKENS = 64
-RUNS = 5
+RUNS = 7
+NODE_THREADS = 1
+FINISHED = 'hx-swap-oob="true" class="msg msg-assistant"'
 
 
-def direct(engine) -> tuple[list[float], list[float]]:
-    """(tokens/s, first-token ms) per run, engine called in process."""
-    rates, firsts = [], []
-    for _ in range(RUNS):
-        generation = Generation(messages=PROMPT, max_tokens=MAX_TOKENS, temperature=0.0)
-        started = time.perf_counter()
-        first = None
-        for _text in engine.stream(generation):
-            first = first or time.perf_counter()
-        finished = time.perf_counter()
-        firsts.append((first - started) * 1000)
-        rates.append(generation.tokens / max(finished - first, 1e-6))
-    return rates, firsts
+def _split_cpus() -> tuple[set[int], set[int]]:
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (set(cpus), set(cpus))
 
 
-def through_link(engine) -> tuple[list[float], list[float]]:
-    """The same, measured where the web app sees it: job channel events on the bus."""
+NODE_CPUS, SITE_CPUS = _split_cpus()
+
+
+@contextmanager
+def on_cpus(cpus: set[int]):
+    """This thread, and every process it starts meanwhile, runs on these CPUs."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _python(*args: str, **options) -> subprocess.Popen:
+    from tests.live import BIN, ROOT
+
+    with on_cpus(NODE_CPUS):
+        return subprocess.Popen([BIN / "python", "-m", *args], cwd=ROOT, **options)
+
+
+@contextmanager
+def direct():
+    """run(prompt) -> (tokens/s, first-token ms) of the engine called directly."""
+    engine = _python(
+        "tests.bench.engine_alone", str(NODE_THREADS), str(MAX_TOKENS),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+    def run(prompt: list[dict]) -> tuple[float, float]:
+        engine.stdin.write(json.dumps(prompt) + "\n")
+        engine.stdin.flush()
+        found = json.loads(engine.stdout.readline())
+        return found["rate"], found["first_ms"]
+
+    try:
+        yield run
+    finally:
+        engine.stdin.close()
+        engine.wait(timeout=15)
+
+
+@contextmanager
+def through_link():
+    """run(prompt): the same, seen where the web app sees it (job events on the bus), with
+    pc_node in its own process in listening mode and the dispatcher dialing it."""
     from tests.conftest import free_port
 
+    port = free_port()
+    node = _python(
+        "pc_node", "--listen", f"127.0.0.1:{port}", "--api-key", "mhn_bench",
+        "--node-id", "bench", "--context-size", "1024", "--threads", str(NODE_THREADS),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     bus = InProcessBus()
     dispatcher = Dispatcher(bus, DispatcherConfig())
     dispatcher.start(interval=0.005)
-    port = free_port()
-    server = listen("127.0.0.1", port, "mhn_bench", NodeRunner(engine, node_id="bench"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = threading.Event()
     threading.Thread(
         target=dial_node,
         args=(f"ws://127.0.0.1:{port}/", "mhn_bench", dispatcher, stop),
         daemon=True,
     ).start()
-    while not dispatcher.links:
-        time.sleep(0.01)
-    rates, firsts = [], []
+
+    def run(prompt: list[dict]) -> tuple[float, float]:
+        job_id = jobs.submit(
+            bus, user_id=1, kind="bench", messages=prompt, max_tokens=MAX_TOKENS, temperature=0.0
+        )
+        events = bus.subscribe(jobs.job_channel(job_id))
+        started = time.perf_counter()
+        first = last = None
+        deltas = 0
+        while True:
+            _channel, event = events.get(timeout=60)
+            if event["event"] == "delta":
+                last = time.perf_counter()
+                first = first or last
+                deltas += 1
+            if event["event"] == "done":
+                break
+        events.close()
+        return (deltas - 1) / max(last - first, 1e-6), (first - started) * 1000
+
     try:
-        for run in range(RUNS):
-            job_id = jobs.submit(
-                bus,
-                user_id=run,
-                kind="bench",
-                messages=PROMPT,
-                max_tokens=MAX_TOKENS,
-                temperature=0.0,
-            )
-            events = bus.subscribe(jobs.job_channel(job_id))
-            started = time.perf_counter()
-            first = None
-            while True:
-                _channel, event = events.get(timeout=60)
-                if event["event"] == "delta" and first is None:
-                    first = time.perf_counter()
-                if event["event"] == "done":
-                    finished = time.perf_counter()
-                    break
-            events.close()
-            firsts.append((first - started) * 1000)
-            rates.append(event["tokens"] / max(finished - first, 1e-6))
+        deadline = time.monotonic() + 60
+        while not dispatcher.links and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield run
     finally:
         stop.set()
-        server.shutdown()
         dispatcher.stop()
-    return rates, firsts
+        node.terminate()
+        node.wait(timeout=15)
+
+
+@contextmanager
+def through_browser(runs: int):
+    """run() -> (tokens/s, first-token ms) seen by a browser socket on /ws/chat of the real
+    server, pc_node running the tiny model: the whole path, message stored and queued included;
+    and prompt(), what the site built for the question."""
+    from websockets.sync.client import connect
+
+    from tests.bench.ws_load import _prepare
+    from tests.live import live_server, tiny_node
+
+    instance = Path(tempfile.mkdtemp(prefix="mehhost-path-"))
+    with (
+        live_server(instance, RATELIMIT_ENABLED="false", BCRYPT_ROUNDS="4") as server,
+        ExitStack() as node,
+    ):
+        people = iter(_prepare(instance, count=runs))  # a fresh dialog for every run
+        with on_cpus(NODE_CPUS):  # the node starts there and stays there
+            node.enter_context(tiny_node(server, context_size=1024, threads=NODE_THREADS))
+
+        def run() -> tuple[float, float]:
+            person = next(people)
+            run.dialog = person["busy"]
+            with connect(
+                f"{server.ws_url}/ws/chat/{person['busy']}",
+                origin=server.url,
+                additional_headers={"Cookie": person["cookie"]},
+            ) as ws:
+                ws.send(json.dumps({"action": "hello", "last_id": 0}))
+                sent = time.perf_counter()
+                ws.send(json.dumps({"message": QUESTION, "client_id": "r"}))
+                first = last = None
+                deltas = 0
+                while True:
+                    frame = ws.recv(timeout=120)
+                    pieces = frame.count("beforeend:#b-")
+                    if pieces:
+                        last = time.perf_counter()
+                        first = first or last
+                        deltas += pieces
+                    if FINISHED in frame:
+                        break
+            return (deltas - 1) / max(last - first, 1e-6), (first - sent) * 1000
+
+        yield run, lambda: _site_prompt(instance, run.dialog)
+
+
+def _site_prompt(instance: Path, dialog_id: int) -> list[dict]:
+    """What the site sent the node for the question in this dialog (built again, same code)."""
+    from sqlalchemy import select
+
+    from config.settings import load_settings
+    from webapp import create_app
+    from webapp.accounts.models import User
+    from webapp.characters.models import Character
+    from webapp.chat import replies
+    from webapp.chat.models import Dialog, Message, Role
+    from webapp.extensions import db
+
+    os.environ["INSTANCE_PATH"] = str(instance)
+    app = create_app(load_settings())
+    with app.app_context(), db.new_session() as session:
+        dialog = session.get(Dialog, dialog_id)
+        reply_id = session.scalar(
+            select(Message.id)
+            .where(Message.dialog_id == dialog_id, Message.role == Role.ASSISTANT)
+            .order_by(Message.id.desc())
+        )
+        character = session.get(Character, dialog.character_id)
+        user = session.get(User, dialog.user_id)
+        prompt = replies._prompt(session, dialog, character, user.display_name, before_id=reply_id)
+        session.rollback()
+    return prompt
 
 
 def dispatch_cost(jobs_count: int = 500) -> float:
@@ -109,74 +231,33 @@ def dispatch_cost(jobs_count: int = 500) -> float:
 
 
 def measure() -> dict[str, float]:
-    from pc_node.__main__ import bundled_model
-    from pc_node.engines.llama import LlamaEngine
-
-    engine = LlamaEngine(bundled_model(), context_size=1024)
-    direct(engine)  # warm-up: page in the model, build caches
-    direct_rates, direct_firsts = direct(engine)
-    link_rates, link_firsts = through_link(engine)
-    browser_rates, browser_firsts = through_browser()
-    direct_rate = statistics.median(direct_rates)
-    link_rate = statistics.median(link_rates)
+    found: dict[str, list[tuple[float, float]]] = {"direct": [], "link": [], "browser": []}
+    with on_cpus(SITE_CPUS), through_browser(RUNS + 1) as (browser, site_prompt):
+        browser()  # warms the node up, and the site builds the prompt the others will use
+        prompt = site_prompt()
+        with direct() as engine, through_link() as link:
+            engine(prompt)
+            link(prompt)  # warm-ups
+            for _ in range(RUNS):  # in turns: a slow moment of the machine hits all three
+                found["direct"].append(engine(prompt))
+                found["link"].append(link(prompt))
+                found["browser"].append(browser())
+    rate = {path: statistics.median(r for r, _ in runs) for path, runs in found.items()}
+    first = {path: statistics.median(f for _, f in runs) for path, runs in found.items()}
     return {
         # The whole path: browser socket <- web process <- node link <- pc_node (tiny model).
         # Its first token includes storing the message, the queue and building the prompt.
-        "tiny_model_browser_tokens_per_s": round(statistics.median(browser_rates), 1),
-        "tiny_model_browser_throughput_percent": round(
-            100 * statistics.median(browser_rates) / direct_rate, 1
-        ),
-        "tiny_model_browser_first_token_ms": round(statistics.median(browser_firsts), 1),
-        "tiny_model_direct_tokens_per_s": round(direct_rate, 1),
-        "tiny_model_via_link_tokens_per_s": round(link_rate, 1),
-        "tiny_model_via_link_throughput_percent": round(100 * link_rate / direct_rate, 1),
-        "tiny_model_direct_first_token_ms": round(statistics.median(direct_firsts), 1),
-        "tiny_model_via_link_first_token_ms": round(statistics.median(link_firsts), 1),
-        "tiny_model_link_first_token_overhead_ms": round(
-            statistics.median(link_firsts) - statistics.median(direct_firsts), 1
-        ),
+        "tiny_model_prompt_messages_count": len(prompt),
+        "tiny_model_node_cpus_count": len(NODE_CPUS),
+        "tiny_model_direct_tokens_per_s": round(rate["direct"], 1),
+        "tiny_model_direct_first_token_ms": round(first["direct"], 1),
+        "tiny_model_via_link_tokens_per_s": round(rate["link"], 1),
+        "tiny_model_via_link_throughput_percent": round(100 * rate["link"] / rate["direct"], 1),
+        "tiny_model_via_link_first_token_ms": round(first["link"], 1),
+        "tiny_model_link_first_token_overhead_ms": round(first["link"] - first["direct"], 1),
+        "tiny_model_browser_tokens_per_s": round(rate["browser"], 1),
+        "tiny_model_browser_throughput_percent": round(100 * rate["browser"] / rate["direct"], 1),
+        "tiny_model_browser_first_token_ms": round(first["browser"], 1),
+        "tiny_model_browser_first_token_overhead_ms": round(first["browser"] - first["direct"], 1),
         "queue_dispatch_per_job_ms": round(dispatch_cost(), 4),
     }
-
-
-def through_browser(runs: int = 3) -> tuple[list[float], list[float]]:
-    """(tokens/s, first-token ms) seen by a browser socket on /ws/chat of the real server, with
-    pc_node running the tiny model: the whole path, message stored and queued included."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    from websockets.sync.client import connect
-
-    from tests.bench.ws_load import _prepare
-    from tests.live import live_server, tiny_node
-
-    instance = Path(tempfile.mkdtemp(prefix="mehhost-path-"))
-    rates, firsts = [], []
-    with live_server(instance, RATELIMIT_ENABLED="false", BCRYPT_ROUNDS="4") as server:
-        people = _prepare(instance, count=runs + 1)  # a fresh dialog for every run
-        with tiny_node(server):
-            for run, person in enumerate(people):  # the first run warms the model up
-                with connect(
-                    f"{server.ws_url}/ws/chat/{person['busy']}",
-                    origin=server.url,
-                    additional_headers={"Cookie": person["cookie"]},
-                ) as ws:
-                    ws.send(json.dumps({"action": "hello", "last_id": 0}))
-                    sent = time.perf_counter()
-                    ws.send(json.dumps({"message": PROMPT[-1]["content"], "client_id": "r"}))
-                    first = last = None
-                    deltas = 0
-                    while True:
-                        frame = ws.recv(timeout=120)
-                        pieces = frame.count("beforeend:#b-")
-                        if pieces:
-                            last = time.perf_counter()
-                            first = first or last
-                            deltas += pieces
-                        if 'hx-swap-oob="true" class="msg msg-assistant"' in frame:
-                            break
-                    if run and first and deltas > 1:
-                        firsts.append((first - sent) * 1000)
-                        rates.append((deltas - 1) / max(last - first, 1e-6))
-    return rates, firsts
