@@ -355,3 +355,34 @@ def test_a_socket_send_stores_the_message_clears_the_draft_and_asks_for_a_reply(
         select(Message.text).where(Message.dialog_id == dialog.id, Message.role == "user")
     ).all()
     assert texts == ["Привет", "Ещё раз"]
+
+
+def test_a_persons_devices_render_one_message_event_once(
+    app, db_session, make_user, character, monkeypatch
+):
+    from webapp.chat import events
+    from webapp.chat import favorites as fav
+    from webapp.chat import service as chat
+    from webapp.chat.socket import ChatSocket
+
+    person = make_user()
+    dialog = chat.start_dialog(db_session, person.id, character, utcnow())
+    db_session.commit()
+    greeting = db_session.scalar(select(Message.id).where(Message.dialog_id == dialog.id))
+    looked_up = []
+    real = fav.message_with_star
+    monkeypatch.setattr(fav, "message_with_star", lambda *a: looked_up.append(a) or real(*a))
+    event = {"type": "message", "change": "c-1", "dialog_id": dialog.id, "message_id": greeting}
+    with app.test_request_context():
+        devices = [
+            ChatSocket(FakeSocket(), person, f"d{n}", dialog.id, character.id) for n in (1, 2)
+        ]
+        for device in devices:
+            device._on_event(events.user_channel(person.id), event)
+            device.flush()
+        assert len(looked_up) == 1
+        assert devices[0].ws.sent == devices[1].ws.sent
+        assert "Привет! Я Алиса." in devices[0].ws.sent[0]
+        # Another event about the same message is looked up again (it may have changed).
+        devices[0]._on_event(events.user_channel(person.id), {**event, "change": "c-2"})
+        assert len(looked_up) == 2

@@ -6,6 +6,7 @@ once by reading the message must find it in the database, and a rollback announc
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,5 +22,6 @@ def user_channel(user_id: int) -> str:
 def publish(session: Session, bus: Bus, user_id: int, kind: str, **data: Any) -> None:
     """kind: message (new or changed: render it), removed (take it off the page),
     reply (a reply was requested: follow its stream)."""
-    message = {"type": kind, **data}
+    # `change` names this one event: the person's devices in one process render it once.
+    message = {"type": kind, "change": uuid.uuid4().hex, **data}
     on_commit(session, lambda: bus.publish(user_channel(user_id), message))

@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from simple_websocket import ConnectionClosed
 
@@ -88,6 +91,45 @@ def chat_socket(ws, dialog_id: int):
         ChatSocket(ws, user, device_session.id, dialog.id, dialog.character_id).run()
     finally:
         OPEN_SOCKETS.closed(user.id)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message as one event showed it: what the socket needs to follow its stream, and its
+    HTML, the same for every device of the person (one user channel, one star state)."""
+
+    id: int
+    role: str
+    status: str
+    job_id: str | None
+    html: str
+
+
+class _ShownCache:
+    """The last few events' renderings, keyed by (event, locale, time zone): a person's second
+    device reuses the first one's query and template instead of doing both again."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Shown] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple | None) -> Shown | None:
+        if key is None:
+            return None
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple | None, shown: Shown) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._items[key] = shown
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+SHOWN = _ShownCache()
 
 
 class ChatSocket:
@@ -205,7 +247,7 @@ class ChatSocket:
         if event.get("dialog_id") != self.dialog_id:
             return
         if event["type"] == "message":
-            self._show_message(int(event["message_id"]))
+            self._show_message(int(event["message_id"]), event.get("change"))
         elif event["type"] == "removed":
             self.send(rendering.remove(int(event["message_id"])))
         elif event["type"] == "reply":
@@ -222,13 +264,20 @@ class ChatSocket:
             self.closed.set()
             self.ws.close(CLOSE_SERVICE_RESTART, "maintenance")
 
-    def _show_message(self, message_id: int) -> None:
-        self._reading()
-        found = fav.message_with_star(db.session, self.user_id, message_id)
-        if found is None:
-            return
-        message, starred = found
-        html = rendering.message_html(message, starred)
+    def _show_message(self, message_id: int, change: str | None = None) -> None:
+        key = (change, str(get_locale()), str(get_timezone())) if change else None
+        message = SHOWN.get(key)
+        if message is None:
+            self._reading()
+            found = fav.message_with_star(db.session, self.user_id, message_id)
+            if found is None:
+                return
+            row, starred = found
+            message = Shown(
+                row.id, row.role, row.status, row.job_id, rendering.message_html(row, starred)
+            )
+            SHOWN.put(key, message)
+        html = message.html
         if message_id > self.last_id:
             self.last_id = message_id
             self.send(rendering.append_messages([html]))
