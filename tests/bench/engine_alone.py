@@ -1,8 +1,9 @@
 """The engine called directly, in a process of its own as pc_node's is: the reference for the
-inference bench. Each line on stdin is a prompt (JSON); for each, one generation, and a line
-{"rate": tokens/s, "first_ms": time to the first token} on stdout.
+inference bench. Each line on stdin is a job (JSON: messages, max_tokens, temperature); for
+each, one generation, and a line {"rate": tokens/s, "first_ms": time to the first token} on
+stdout.
 
-python -m tests.bench.engine_alone THREADS MAX_TOKENS
+python -m tests.bench.engine_alone THREADS
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ def main() -> None:
     from pc_node.engines.base import Generation
     from pc_node.engines.llama import LlamaEngine
 
-    threads, max_tokens = int(sys.argv[1]), int(sys.argv[2])
+    threads = int(sys.argv[1])
     engine = LlamaEngine(bundled_model(), context_size=1024, threads=threads)
     for line in sys.stdin:
-        generation = Generation(messages=json.loads(line), max_tokens=max_tokens, temperature=0.0)
+        generation = Generation(**json.loads(line))
         started = time.perf_counter()
         first = last = None
         for _text in engine.stream(generation):

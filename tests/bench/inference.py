@@ -4,7 +4,8 @@ Fair comparison on one shared machine:
 - the node gets the same share in every measurement (the first CPU, one llama.cpp thread: "the
   home PC"); the site, the dispatcher and the browser client get the other CPUs ("the VDS" and
   the phone), as they would on machines of their own;
-- every path runs the same prompt: the one the site builds for the chat's character and message;
+- every path runs the same job: the prompt, length and temperature the site sets for the chat's
+  character and message;
 - the three are measured in turns (direct, link, browser, direct, ...), each in a process of its
   own, so a slow minute of the machine falls on all three alike;
 - throughput is the same measure everywhere: tokens after the first over the time they took.
@@ -29,7 +30,6 @@ from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
 
 QUESTION = "Tell me a short story about a cat."
-MAX_TOKENS = 64
 RUNS = 7
 NODE_THREADS = 1
 FINISHED = 'hx-swap-oob="true" class="msg msg-assistant"'
@@ -63,14 +63,14 @@ def _python(*args: str, **options) -> subprocess.Popen:
 
 @contextmanager
 def direct():
-    """run(prompt) -> (tokens/s, first-token ms) of the engine called directly."""
+    """run(job) -> (tokens/s, first-token ms) of the engine called directly."""
     engine = _python(
-        "tests.bench.engine_alone", str(NODE_THREADS), str(MAX_TOKENS),
+        "tests.bench.engine_alone", str(NODE_THREADS),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
 
-    def run(prompt: list[dict]) -> tuple[float, float]:
-        engine.stdin.write(json.dumps(prompt) + "\n")
+    def run(job: dict) -> tuple[float, float]:
+        engine.stdin.write(json.dumps(job) + "\n")
         engine.stdin.flush()
         found = json.loads(engine.stdout.readline())
         return found["rate"], found["first_ms"]
@@ -84,7 +84,7 @@ def direct():
 
 @contextmanager
 def through_link():
-    """run(prompt): the same, seen where the web app sees it (job events on the bus), with
+    """run(job): the same, seen where the web app sees it (job events on the bus), with
     pc_node in its own process in listening mode and the dispatcher dialing it."""
     from tests.conftest import free_port
 
@@ -104,10 +104,8 @@ def through_link():
         daemon=True,
     ).start()
 
-    def run(prompt: list[dict]) -> tuple[float, float]:
-        job_id = jobs.submit(
-            bus, user_id=1, kind="bench", messages=prompt, max_tokens=MAX_TOKENS, temperature=0.0
-        )
+    def run(job: dict) -> tuple[float, float]:
+        job_id = jobs.submit(bus, user_id=1, kind="bench", **job)
         events = bus.subscribe(jobs.job_channel(job_id))
         started = time.perf_counter()
         first = last = None
@@ -139,7 +137,7 @@ def through_link():
 def through_browser(runs: int):
     """run() -> (tokens/s, first-token ms) seen by a browser socket on /ws/chat of the real
     server, pc_node running the tiny model: the whole path, message stored and queued included;
-    and prompt(), what the site built for the question."""
+    and job(), what the site asked the node for (prompt, length, temperature)."""
     from websockets.sync.client import connect
 
     from tests.bench.ws_load import _prepare
@@ -178,10 +176,10 @@ def through_browser(runs: int):
                         break
             return (deltas - 1) / max(last - first, 1e-6), (first - sent) * 1000
 
-        yield run, lambda: _site_prompt(instance, run.dialog)
+        yield run, lambda: _site_job(instance, run.dialog)
 
 
-def _site_prompt(instance: Path, dialog_id: int) -> list[dict]:
+def _site_job(instance: Path, dialog_id: int) -> dict:
     """What the site sent the node for the question in this dialog (built again, same code)."""
     from sqlalchemy import select
 
@@ -205,8 +203,9 @@ def _site_prompt(instance: Path, dialog_id: int) -> list[dict]:
         character = session.get(Character, dialog.character_id)
         user = session.get(User, dialog.user_id)
         prompt = replies._prompt(session, dialog, character, user.display_name, before_id=reply_id)
+        parameters = replies.generation_parameters(character)
         session.rollback()
-    return prompt
+    return {"messages": prompt, **parameters}
 
 
 def dispatch_cost(jobs_count: int = 500) -> float:
@@ -232,22 +231,24 @@ def dispatch_cost(jobs_count: int = 500) -> float:
 
 def measure() -> dict[str, float]:
     found: dict[str, list[tuple[float, float]]] = {"direct": [], "link": [], "browser": []}
-    with on_cpus(SITE_CPUS), through_browser(RUNS + 1) as (browser, site_prompt):
-        browser()  # warms the node up, and the site builds the prompt the others will use
-        prompt = site_prompt()
+    with on_cpus(SITE_CPUS), through_browser(RUNS + 1) as (browser, site_job):
+        browser()  # warms the node up, and the site sets the job the others will run
+        job = site_job()
         with direct() as engine, through_link() as link:
-            engine(prompt)
-            link(prompt)  # warm-ups
+            engine(job)
+            link(job)  # warm-ups
             for _ in range(RUNS):  # in turns: a slow moment of the machine hits all three
-                found["direct"].append(engine(prompt))
-                found["link"].append(link(prompt))
+                found["direct"].append(engine(job))
+                found["link"].append(link(job))
                 found["browser"].append(browser())
     rate = {path: statistics.median(r for r, _ in runs) for path, runs in found.items()}
     first = {path: statistics.median(f for _, f in runs) for path, runs in found.items()}
     return {
         # The whole path: browser socket <- web process <- node link <- pc_node (tiny model).
         # Its first token includes storing the message, the queue and building the prompt.
-        "tiny_model_prompt_messages_count": len(prompt),
+        "tiny_model_prompt_messages_count": len(job["messages"]),
+        "tiny_model_max_tokens": job["max_tokens"],
+        "tiny_model_temperature": job["temperature"],
         "tiny_model_node_cpus_count": len(NODE_CPUS),
         "tiny_model_direct_tokens_per_s": round(rate["direct"], 1),
         "tiny_model_direct_first_token_ms": round(first["direct"], 1),

@@ -76,8 +76,7 @@ def request_reply(
         "kind": "chat_reply",
         "priority": priority,
         "messages": prompt,
-        "max_tokens": economy.cap(bus, min(REPLY_MAX_TOKENS, character.max_length // 2 + 16)),
-        "temperature": character.temperature,
+        **generation_parameters(character),
         "meta": {
             "message_id": reply.id,
             "dialog_id": dialog.id,
@@ -86,6 +85,7 @@ def request_reply(
             "filters": list(character.filters or []),
         },
     }
+    submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
     on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
     events.publish(
         session,
@@ -97,6 +97,14 @@ def request_reply(
         job_id=reply.job_id,
     )
     return reply
+
+
+def generation_parameters(character: Character) -> dict:
+    """How long and how free a reply of this character may be (before economy mode)."""
+    return {
+        "max_tokens": min(REPLY_MAX_TOKENS, character.max_length // 2 + 16),
+        "temperature": character.temperature,
+    }
 
 
 def _prompt(session, dialog, character, user_name, *, before_id):

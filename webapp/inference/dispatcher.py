@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pc_node import protocol
-from webapp.bus import Bus, BusUnavailable
+from webapp.bus import Bus, BusUnavailable, SubscriptionClosed
 from webapp.inference import jobs
 from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
 from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
@@ -46,6 +46,7 @@ class Dispatcher:
         self._announced: dict[str, tuple[int, float]] = {}
         self._lock = threading.RLock()
         self._control = bus.subscribe(jobs.CONTROL_CHANNEL)
+        self._woken_by: tuple[str, dict] | None = None  # the control message the loop woke on
         self._last_status = -1e9
         self.job_seconds = 10.0  # moving average of a job's duration, for ETAs
         self.tokens_per_second = 0.0
@@ -265,7 +266,8 @@ class Dispatcher:
                 )
 
     def _take_controls(self) -> None:
-        while (received := self._control.get()) is not None:
+        while (received := self._woken_by or self._control.get()) is not None:
+            self._woken_by = None
             _channel, message = received
             if message.get("action") == "cancel":
                 self.cancel(str(message.get("job_id")))
@@ -437,7 +439,15 @@ class Dispatcher:
             return
 
         def loop() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.is_set():
+                # A round every `interval`, or at once when a job is submitted or cancelled (a
+                # control message): a new job must not wait for the next round to start.
+                try:
+                    self._woken_by = self._control.get(timeout=interval)
+                except SubscriptionClosed:
+                    return
+                if self._stop.is_set():
+                    return
                 try:
                     self.tick()
                 except Exception:

@@ -56,6 +56,7 @@ def submit(
             "meta": meta or {},
         },
     )
+    bus.publish(CONTROL_CHANNEL, {"action": "submitted"})  # wakes the dispatcher at once
     return job_id
 
 
