@@ -2,6 +2,7 @@
 handler the way the dispatcher does (the node link itself is tested elsewhere)."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -372,7 +373,8 @@ def test_a_persons_devices_render_one_message_event_once(
     looked_up = []
     real = fav.message_with_star
     monkeypatch.setattr(fav, "message_with_star", lambda *a: looked_up.append(a) or real(*a))
-    event = {"type": "message", "change": "c-1", "dialog_id": dialog.id, "message_id": greeting}
+    change = uuid.uuid4().hex  # events are named uniquely; the cache is the process's
+    event = {"type": "message", "change": change, "dialog_id": dialog.id, "message_id": greeting}
     with app.test_request_context():
         devices = [
             ChatSocket(FakeSocket(), person, f"d{n}", dialog.id, character.id) for n in (1, 2)
@@ -384,5 +386,5 @@ def test_a_persons_devices_render_one_message_event_once(
         assert devices[0].ws.sent == devices[1].ws.sent
         assert "Привет! Я Алиса." in devices[0].ws.sent[0]
         # Another event about the same message is looked up again (it may have changed).
-        devices[0]._on_event(events.user_channel(person.id), {**event, "change": "c-2"})
+        devices[0]._on_event(events.user_channel(person.id), {**event, "change": change + "-2"})
         assert len(looked_up) == 2
