@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -105,9 +106,10 @@ def through_link():
     ).start()
 
     def run(job: dict) -> tuple[float, float]:
-        job_id = jobs.submit(bus, user_id=1, kind="bench", **job)
-        events = bus.subscribe(jobs.job_channel(job_id))
+        job_id = uuid.uuid4().hex
+        events = bus.subscribe(jobs.job_channel(job_id))  # before the job starts
         started = time.perf_counter()
+        jobs.submit(bus, job_id=job_id, user_id=1, kind="bench", **job)
         first = last = None
         deltas = 0
         while True:

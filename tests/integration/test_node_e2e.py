@@ -43,14 +43,18 @@ def node_key(server) -> str:
 
 
 def submit(server, max_tokens: int = 16):
-    job_id = jobs.submit(
+    """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
+    job_id = uuid.uuid4().hex
+    listener = server.bus.subscribe(jobs.job_channel(job_id))
+    jobs.submit(
         server.bus,
+        job_id=job_id,
         user_id=int(uuid.uuid4().int % 10**6),
         kind="test",
         max_tokens=max_tokens,
         messages=[{"role": "user", "content": "Say hello in one word."}],
     )
-    return job_id, server.bus.subscribe(jobs.job_channel(job_id))
+    return job_id, listener
 
 
 def test_a_bad_key_is_refused_before_the_upgrade(server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -88,14 +89,18 @@ def tunnel(dispatcher):
 
 
 def submit(dispatcher, user=1, max_tokens=16):
-    job_id = jobs.submit(
+    """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
+    job_id = uuid.uuid4().hex
+    listener = dispatcher.bus.subscribe(jobs.job_channel(job_id))
+    jobs.submit(
         dispatcher.bus,
+        job_id=job_id,
         user_id=user,
         kind="test",
         max_tokens=max_tokens,
         messages=[{"role": "user", "content": "Привет"}],
     )
-    return job_id, dispatcher.bus.subscribe(jobs.job_channel(job_id))
+    return job_id, listener
 
 
 def test_tunnel_mode_handshake_and_a_streamed_job(dispatcher, tunnel):

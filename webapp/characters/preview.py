@@ -3,6 +3,7 @@ them in the queue, kept only briefly on the bus and never stored as anyone's dia
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pc_node import protocol
@@ -31,8 +32,16 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         character_name=draft.name,
         user_name=user_name,
     )
-    job_id = jobs.submit(
+    # The record first: the dispatcher may start (and finish) the job the moment it is queued.
+    job_id = uuid.uuid4().hex
+    bus.set(
+        _key(job_id),
+        {"state": "queued", "text": "", "user_id": user_id, "filters": list(draft.filters)},
+        ttl=KEEP_SECONDS,
+    )
+    jobs.submit(
         bus,
+        job_id=job_id,
         user_id=user_id,
         kind=KIND,
         priority=Priority.PREVIEW,
@@ -40,11 +49,6 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         max_tokens=min(768, draft.max_length // 2 + 16),
         temperature=draft.temperature,
         meta={"max_length": draft.max_length, "filters": list(draft.filters)},
-    )
-    bus.set(
-        _key(job_id),
-        {"state": "queued", "text": "", "user_id": user_id, "filters": list(draft.filters)},
-        ttl=KEEP_SECONDS,
     )
     return job_id
 
