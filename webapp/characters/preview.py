@@ -11,6 +11,7 @@ from webapp.bus import Bus
 from webapp.characters.editor import Draft
 from webapp.characters.filters import mask, settled
 from webapp.chat.context import Turn, build_prompt
+from webapp.chat.replies import generation_parameters
 from webapp.inference import jobs
 from webapp.inference.queue import Priority, QueuedJob
 
@@ -46,8 +47,7 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         kind=KIND,
         priority=Priority.PREVIEW,
         messages=prompt,
-        max_tokens=min(768, draft.max_length // 2 + 16),
-        temperature=draft.temperature,
+        **generation_parameters(draft),
         meta={"max_length": draft.max_length, "filters": list(draft.filters)},
     )
     return job_id

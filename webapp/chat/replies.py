@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -99,8 +100,9 @@ def request_reply(
     return reply
 
 
-def generation_parameters(character: Character) -> dict:
-    """How long and how free a reply of this character may be (before economy mode)."""
+def generation_parameters(character: Character | Any) -> dict:
+    """How long and how free a reply of this character (or of a manager's draft of one: anything
+    with max_length and temperature) may be, before economy mode."""
     return {
         "max_tokens": min(REPLY_MAX_TOKENS, character.max_length // 2 + 16),
         "temperature": character.temperature,
