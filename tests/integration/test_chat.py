@@ -380,11 +380,11 @@ def test_a_persons_devices_render_one_message_event_once(
             ChatSocket(FakeSocket(), person, f"d{n}", dialog.id, character.id) for n in (1, 2)
         ]
         for device in devices:
-            device._on_event(events.user_channel(person.id), event)
+            device._on_event(events.dialog_channel(dialog.id), event)
             device.flush()
         assert len(looked_up) == 1
         assert devices[0].ws.sent == devices[1].ws.sent
         assert "Привет! Я Алиса." in devices[0].ws.sent[0]
         # Another event about the same message is looked up again (it may have changed).
-        devices[0]._on_event(events.user_channel(person.id), {**event, "change": change + "-2"})
+        devices[0]._on_event(events.dialog_channel(dialog.id), {**event, "change": change + "-2"})
         assert len(looked_up) == 2

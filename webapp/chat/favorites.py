@@ -70,9 +70,7 @@ def set_favorite(
     else:
         return
     session.flush()
-    events.publish(
-        session, bus, user_id, "message", dialog_id=message.dialog_id, message_id=message.id
-    )
+    events.publish(session, bus, message.dialog_id, "message", message_id=message.id)
 
 
 def list_favorites(session: Session, user_id: int):

@@ -63,13 +63,9 @@ def request_reply(
         on_commit(session, lambda: jobs.cancel(bus, job_to_cancel))
         session.execute(delete(Message).where(Message.id == waiting.id))
         dialog.message_count -= 1
-        events.publish(
-            session, bus, dialog.user_id, "removed", dialog_id=dialog.id, message_id=waiting.id
-        )
+        events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
     reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
-    events.publish(
-        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
-    )
+    events.publish(session, bus, dialog.id, "message", message_id=reply.id)
     prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
     reply.job_id = job_id = uuid.uuid4().hex
     submission = {
@@ -88,15 +84,7 @@ def request_reply(
     }
     submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
     on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
-    events.publish(
-        session,
-        bus,
-        dialog.user_id,
-        "reply",
-        dialog_id=dialog.id,
-        message_id=reply.id,
-        job_id=reply.job_id,
-    )
+    events.publish(session, bus, dialog.id, "reply", message_id=reply.id, job_id=reply.job_id)
     return reply
 
 
@@ -166,13 +154,10 @@ def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> N
         return
     reply.status = Status.STREAMING
     read = _mark_read(session, reply)
-    user_id = session.get(Dialog, reply.dialog_id).user_id
     # The reply itself looks the same pending or streaming ("печатает…"): only the person's
     # messages that turned read are shown again.
     for changed in read:
-        events.publish(
-            session, bus, user_id, "message", dialog_id=reply.dialog_id, message_id=changed
-        )
+        events.publish(session, bus, reply.dialog_id, "message", message_id=changed)
 
 
 def _mark_read(session: Session, reply: Message) -> list[int]:
@@ -210,9 +195,7 @@ def finish_reply(
     reply.created_at = now
     dialog = session.get(Dialog, reply.dialog_id)
     dialog.updated_at = now
-    events.publish(
-        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
-    )
+    events.publish(session, bus, dialog.id, "message", message_id=reply.id)
     return reply
 
 
@@ -232,10 +215,7 @@ def end_reply(
         return
     reply.text = clean_reply(mask(partial, filters or []))
     reply.status = Status.CANCELLED if cancelled else Status.ERROR
-    dialog = session.get(Dialog, reply.dialog_id)
-    events.publish(
-        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=reply.id
-    )
+    events.publish(session, bus, reply.dialog_id, "message", message_id=reply.id)
 
 
 def stop_reply(session: Session, bus: Bus, dialog: Dialog) -> bool:

@@ -127,9 +127,7 @@ def add_user_message(
     )
     if not dialog.title:
         dialog.title = " ".join(text.split()[:TITLE_WORDS])[:TITLE_MAX]
-    events.publish(
-        session, bus, dialog.user_id, "message", dialog_id=dialog.id, message_id=message.id
-    )
+    events.publish(session, bus, dialog.id, "message", message_id=message.id)
     return message, True, cut
 
 

@@ -4,8 +4,9 @@ Browser -> server (JSON from the htmx ws extension): {"message", "client_id"} to
 {"action": "hello", "last_id"} on every (re)connect, {"action": "stop" | "retry"},
 {"action": "seen", "upto"}, {"action": "draft", "message"} every 10 s while typing,
 {"action": "maintenance_ack", "window", "message"} when told of a stop. Server -> browser: HTML
-fragments swapped out of band. Every device of a person listens on the person's bus channel, so
-they all stay in step; every socket also hears the maintenance channel (start, then close).
+fragments swapped out of band. Every device showing the dialog listens on the dialog's bus
+channel, so they all stay in step; every socket also hears ended sessions (its own: the socket
+closes) and the maintenance channel (start, then close).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def chat_socket(ws, dialog_id: int):
 @dataclass(frozen=True)
 class Shown:
     """A message as one event showed it: what the socket needs to follow its stream, and its
-    HTML, the same for every device of the person (one user channel, one star state)."""
+    HTML, the same for every device of the person (one dialog channel, one star state)."""
 
     id: int
     role: str
@@ -151,7 +152,7 @@ class ChatSocket:
         self.db_open = False  # the pump's read-only transaction (see _reading)
         self.closed = threading.Event()
         self.subscription = self.bus.subscribe(
-            events.user_channel(self.user_id), SESSION_EVENTS, maintenance_runner.CHANNEL
+            events.dialog_channel(dialog_id), SESSION_EVENTS, maintenance_runner.CHANNEL
         )
         db.read_only()
         character = db.session.get(Character, character_id)
@@ -244,9 +245,7 @@ class ChatSocket:
         if channel == maintenance_runner.CHANNEL:
             self._on_maintenance(event)
             return
-        if event.get("dialog_id") != self.dialog_id:
-            return
-        if event["type"] == "message":
+        if event["type"] == "message":  # the dialog's channel: always this dialog's
             self._show_message(int(event["message_id"]), event.get("change"))
         elif event["type"] == "removed":
             self.send(rendering.remove(int(event["message_id"])))
