@@ -374,7 +374,7 @@ def test_a_persons_devices_render_one_message_event_once(
     real = fav.message_with_star
     monkeypatch.setattr(fav, "message_with_star", lambda *a: looked_up.append(a) or real(*a))
     change = uuid.uuid4().hex  # events are named uniquely; the cache is the process's
-    event = {"type": "message", "change": change, "dialog_id": dialog.id, "message_id": greeting}
+    event = {"type": "message", "change": change, "message_id": greeting}
     with app.test_request_context():
         devices = [
             ChatSocket(FakeSocket(), person, f"d{n}", dialog.id, character.id) for n in (1, 2)

@@ -26,5 +26,5 @@ def publish(session: Session, bus: Bus, dialog_id: int, kind: str, **data: Any) 
     """kind: message (new or changed: render it), removed (take it off the page),
     reply (a reply was requested: follow its stream)."""
     # `change` names this one event: the person's devices in one process render it once.
-    message = {"type": kind, "change": uuid.uuid4().hex, "dialog_id": dialog_id, **data}
+    message = {"type": kind, "change": uuid.uuid4().hex, **data}
     on_commit(session, lambda: bus.publish(dialog_channel(dialog_id), message))
