@@ -342,6 +342,10 @@ class Dispatcher:
                 step()
             except Exception:
                 log.exception("completion step failed")
+            # Under gevent a step (a few ms of SQLite, which never yields) would run straight
+            # into the next queued one: when many replies end together, every stream waits for
+            # all of them. Each step now lets the other greenlets take a turn first.
+            time.sleep(0)
 
     def _announce_positions(self) -> None:
         """Tell each waiting job its place and ETA when it changed: at once near the front of the
