@@ -25,10 +25,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: every socket stays bound until all are chosen, so the kernel cannot
+    hand the same port out twice (it did once: nginx then proxied the app's part to itself)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def self_signed(folder: Path) -> None:
@@ -69,7 +76,7 @@ def site(tmp_path_factory):
     (prefix / "logs").mkdir()
     (prefix / "maintenance").mkdir()
     shutil.copy(ROOT / "config/maintenance/maintenance.html", prefix / "maintenance")
-    ports = {"http": free_port(), "https": free_port(), "node": free_port(), "app": free_port()}
+    ports = dict(zip(("http", "https", "node", "app"), free_ports(4), strict=True))
     text = (ROOT / "config/nginx/mehhost.conf").read_text()
     for old, new in {
         "/etc/letsencrypt/live/chat.mehhost.ru/": f"{prefix}/certs/",
