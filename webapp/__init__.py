@@ -86,6 +86,8 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
     from webapp.chat.socket import bp as chat_socket
+    from webapp.chat.summaries import KIND as SUMMARY_KIND
+    from webapp.chat.summaries import WrittenSummaries
     from webapp.chat.views import bp as chat
     from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
@@ -118,3 +120,4 @@ def _register_blueprints(app: Flask) -> None:
         app.before_request(lambda: ensure_collector(app))
     register_job_handler(app, "chat_reply", ChatReplies(app))
     register_job_handler(app, "preview", PreviewJobs(app.extensions["mehhost.bus"]))
+    register_job_handler(app, SUMMARY_KIND, WrittenSummaries(app))

@@ -1,6 +1,13 @@
 import pytest
 
-from webapp.chat.context import MAX_CONTEXT_MESSAGES, Turn, build_prompt, compress, is_marked
+from webapp.chat.context import (
+    MAX_CONTEXT_MESSAGES,
+    Turn,
+    Written,
+    build_prompt,
+    compress,
+    is_marked,
+)
 from webapp.chat.errors import MessageEmpty
 from webapp.chat.service import CUT_MARK, clean_reply, clean_user_text
 
@@ -28,6 +35,20 @@ def test_long_dialog_keeps_first_last_marked_and_summarises_the_rest():
     assert 50 in ids and 77 in ids
     assert "Реплика 192." in result.summary and "Подробности" not in result.summary
     assert result.summarised_upto == 192
+
+
+def test_a_written_summary_stands_for_the_turns_it_covers():
+    turns = dialog(60)
+    plain = compress(turns)
+    assert [t.id for t in plain.unwritten] == list(range(3, 53))  # everything dropped
+    result = compress(turns, written=Written("Иван рассказал о своей собаке.", upto_id=40))
+    assert result.kept == plain.kept
+    assert result.summary.startswith("Иван рассказал о своей собаке.\n")
+    assert "Реплика 41." in result.summary and "Реплика 40." not in result.summary
+    assert [t.id for t in result.unwritten] == list(range(41, 53))
+    assert result.summarised_upto == 52
+    caught_up = compress(turns, written=Written("Всё до 52.", upto_id=52))
+    assert caught_up.summary == "Всё до 52." and caught_up.unwritten == []
 
 
 def test_the_prompt_has_system_examples_summary_and_placeholders():

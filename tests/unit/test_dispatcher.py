@@ -275,3 +275,33 @@ def test_a_deltas_frame_is_relayed_as_the_deltas_it_holds(bus, dispatcher):
     relayed = [e for e in events(listener) if e["event"] == "delta"]
     assert [(e["seq"], e["text"]) for e in relayed] == [(0, "При"), (1, "вет")]
     assert jobs.partial(bus, job_id) == ("При", 0)  # saved on the first delta, then every 0.2 s
+
+
+def test_background_jobs_run_beside_a_persons_reply_and_give_way_to_waiting_ones(bus, dispatcher):
+    node = FakeLink(dispatcher, capacity=2)
+    reply = submit(bus, 1)
+    summary = submit(bus, 1, Priority.SUMMARY)
+    dispatcher.tick()
+    assert [j.job_id for j in node.jobs()] == [reply, summary]  # not held by "one per user"
+    listener = bus.subscribe(jobs.job_channel(summary))
+    other = submit(bus, 2)
+    dispatcher.tick()
+    assert protocol.Cancel(job_id=summary) in node.sent  # the slot went to a person
+    assert node.jobs()[-1].job_id == other
+    assert [e["event"] for e in events(listener)] == ["cancelled"]
+    again = submit(bus, 1)  # user 1 still has a reply running: no room is made for this one
+    dispatcher.tick()
+    assert node.jobs()[-1].job_id == other and again in [j.job_id for j in dispatcher.queue]
+
+
+def test_background_jobs_do_not_make_the_ai_look_busy(bus, dispatcher, clock):
+    node = FakeLink(dispatcher)
+    for user in range(1, 12):
+        submit(bus, user, Priority.SUMMARY)
+    dispatcher.job_seconds = 10
+    clock.now += 2.5
+    dispatcher.on_frame(node.link, protocol.Pong(nonce="x"))
+    dispatcher.tick()
+    status = read_status(bus)
+    assert status["state"] == "online" and status["queue"] == 0
+    assert status["background"] == 11 and status["running"] == 1

@@ -4,13 +4,16 @@ Past 20 messages the older part is compressed, fast and without the model: the f
 last messages stay, so do emotionally marked ones and commands ("называй меня…", "/..."), and
 everything else becomes one system message with a short extractive summary. The full history
 stays in the database; the summary is kept on the dialog so the person can read it.
+
+Later, at low priority, the model itself rewrites the summary (chat.summaries): a written summary
+covers the dialog up to some message, and only what came after it is summarised extractively.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_CONTEXT_MESSAGES = 20
 KEEP_FIRST = 2
@@ -39,10 +42,20 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Written:
+    """A summary the model wrote of the dialog up to message `upto_id`."""
+
+    text: str
+    upto_id: int
+
+
+@dataclass(frozen=True)
 class Compressed:
     kept: list[Turn]
     summary: str  # "" when nothing was compressed
     summarised_upto: int | None  # the highest message id folded into the summary
+    # Folded into the summary but not yet covered by a written one (summarised extractively).
+    unwritten: list[Turn] = field(default_factory=list)
 
 
 def is_marked(turn: Turn) -> bool:
@@ -50,8 +63,11 @@ def is_marked(turn: Turn) -> bool:
     return bool(EMOTION.search(turn.text) or (turn.role == "user" and COMMAND.match(turn.text)))
 
 
-def compress(turns: Sequence[Turn], limit: int = MAX_CONTEXT_MESSAGES) -> Compressed:
-    """Keep at most `limit - 1` turns (the summary takes the last place)."""
+def compress(
+    turns: Sequence[Turn], limit: int = MAX_CONTEXT_MESSAGES, written: Written | None = None
+) -> Compressed:
+    """Keep at most `limit - 1` turns (the summary takes the last place). With a written
+    summary, it stands for the dropped turns it covers; the later ones are summarised here."""
     if len(turns) <= limit:
         return Compressed(list(turns), "", None)
     budget = limit - 1
@@ -63,7 +79,12 @@ def compress(turns: Sequence[Turn], limit: int = MAX_CONTEXT_MESSAGES) -> Compre
     marked_ids = {turn.id for turn in marked}
     dropped = [turn for turn in middle if turn.id not in marked_ids]
     kept = first + marked + last
-    return Compressed(kept, summarise(dropped), max(turn.id for turn in dropped))
+    upto = max(turn.id for turn in dropped)
+    if written is None:
+        return Compressed(kept, summarise(dropped), upto, dropped)
+    unwritten = [turn for turn in dropped if turn.id > written.upto_id]
+    summary = "\n".join(part for part in (written.text, summarise(unwritten)) if part)
+    return Compressed(kept, summary, upto, unwritten)
 
 
 def summarise(turns: Sequence[Turn]) -> str:
@@ -91,9 +112,10 @@ def build_prompt(
     *,
     character_name: str,
     user_name: str,
+    written: Written | None = None,
 ) -> tuple[list[dict[str, str]], Compressed]:
     """Chat messages for the model, and what compression did to get there."""
-    compressed = compress(turns)
+    compressed = compress(turns, written=written)
 
     def fill(text: str) -> str:
         return text.replace("{{char}}", character_name).replace("{{user}}", user_name)

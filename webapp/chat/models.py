@@ -44,6 +44,10 @@ class Dialog(Base):
     # it covers messages up to summary_upto_id, except the ones kept word for word.
     summary: Mapped[str | None] = mapped_column(Text)
     summary_upto_id: Mapped[int | None] = mapped_column(Integer)
+    # The model's own summary of the dialog up to written_upto_id (chat.summaries), written at
+    # low priority; the summary above then only summarises what came after it.
+    written_summary: Mapped[str | None] = mapped_column(Text)
+    written_upto_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -17,7 +17,7 @@ from webapp.analysis import economy
 from webapp.bus import Bus
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
-from webapp.chat import events
+from webapp.chat import events, summaries
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import AiPaused
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
@@ -66,7 +66,7 @@ def request_reply(
         events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
     reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
     events.publish(session, bus, dialog.id, "message", message_id=reply.id)
-    prompt = _prompt(session, dialog, character, user_name, before_id=reply.id)
+    prompt = _prompt(session, bus, dialog, character, user_name, before_id=reply.id)
     reply.job_id = job_id = uuid.uuid4().hex
     submission = {
         "user_id": dialog.user_id,
@@ -97,7 +97,7 @@ def generation_parameters(character: Character | Any) -> dict:
     }
 
 
-def _prompt(session, dialog, character, user_name, *, before_id):
+def _prompt(session, bus, dialog, character, user_name, *, before_id):
     rows = session.execute(
         select(Message.id, Message.role, Message.text)
         .where(
@@ -118,12 +118,15 @@ def _prompt(session, dialog, character, user_name, *, before_id):
         turns,
         character_name=character.name,
         user_name=user_name,
+        written=summaries.written_of(dialog),
     )
     if card.after:
         messages.append({"role": "system", "content": card.after})
     if compressed.summary:
         dialog.summary = compressed.summary
         dialog.summary_upto_id = compressed.summarised_upto
+    if summaries.wanted(compressed.unwritten):
+        summaries.request(session, bus, dialog, character, user_name, compressed.unwritten)
     return messages
 
 

@@ -216,6 +216,24 @@ class Dispatcher:
             log.exception("end handler failed for job %s", job.job_id)
 
     def cancel(self, job_id: str) -> None:
+        if self._cancel(job_id):
+            self.tick()
+
+    def _preempt_background(self, busy: set[int]) -> bool:
+        """Every slot is taken and someone's job could start: stop the newest background job
+        (a summary nobody waits for) to make room. It is asked for again later."""
+        waiting = self.queue.peek_next(busy)
+        if waiting is None or waiting.background:
+            return False
+        running = [r for link in self.links for r in link.running.values() if r.job.background]
+        if not running:
+            return False
+        newest = max(running, key=lambda r: r.started)
+        log.info("background job %s stopped for a waiting reply", newest.job.job_id)
+        return self._cancel(newest.job.job_id)
+
+    def _cancel(self, job_id: str) -> bool:
+        """Stop the job, waiting or running; the caller ticks. True when there was one."""
         with self._lock:
             waiting = self.queue.cancel(job_id)
             running_on = next((link for link in self.links if job_id in link.running), None)
@@ -237,7 +255,7 @@ class Dispatcher:
                 self._event(job_id, "cancelled")
 
             self._after(ended)
-            self.tick()
+        return job is not None
 
     def _take_submissions(self) -> None:
         while True:
@@ -293,9 +311,18 @@ class Dispatcher:
         while True:
             with self._lock:
                 link = max(self.links, key=lambda item: item.free, default=None)
-                if link is None or link.free <= 0:
+                if link is None:
                     return
-                busy = {r.job.user_id for item in self.links for r in item.running.values()}
+                busy = {
+                    r.job.user_id
+                    for item in self.links
+                    for r in item.running.values()
+                    if not r.job.background
+                }
+                if link.free <= 0:
+                    if not self._preempt_background(busy):
+                        return
+                    continue
                 job = self.queue.pop_next(busy)
                 if job is None:
                     return
@@ -357,6 +384,8 @@ class Dispatcher:
         with self._lock:
             waiting = list(self.queue)
         for place, job in enumerate(waiting, start=1):
+            if job.background:
+                break  # nobody waits for it; background lanes come last
             last_place, last_time = self._announced.get(job.job_id, (None, -1e9))
             if last_place == place or (place > 3 and now - last_time < 1.0):
                 continue
@@ -395,16 +424,21 @@ class Dispatcher:
     def status(self) -> dict[str, Any]:
         links = list(self.links)
         if not links:
-            return {"state": "offline", "queue": len(self.queue)}
+            return {"state": "offline", "queue": self.queue.waiting()}
         capacity = sum(link.hello.capacity for link in links)
         running = sum(len(link.running) for link in links)
-        wait = (running + len(self.queue)) / capacity * self.job_seconds
+        # Background jobs give way to people's (see _preempt_background): they make nobody
+        # wait, so they do not make the AI look busy either.
+        background = sum(r.job.background for link in links for r in link.running.values())
+        waiting = self.queue.waiting()
+        wait = (running - background + waiting) / capacity * self.job_seconds
         newest = max(link.last_seen for link in links)
         return {
             "state": "overloaded" if wait > self.config.overload_wait else "online",
             "model": links[0].hello.model,
             "nodes": [link.hello.node_id for link in links],
-            "queue": len(self.queue),
+            "queue": waiting,
+            "background": background + self.queue.waiting(background=True),
             "running": running,
             "capacity": capacity,
             "expected_wait_s": round(wait, 1),

@@ -21,6 +21,9 @@ class Priority(IntEnum):
     SUMMARY = 2
 
 
+BACKGROUND = Priority.SUMMARY  # this and below: work nobody waits for (see Dispatcher)
+
+
 class QueueRefused(Exception):
     """The user already has a job waiting: one at a time keeps the GPU fair."""
 
@@ -32,6 +35,10 @@ class QueuedJob:
     priority: Priority
     payload: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+
+    @property
+    def background(self) -> bool:
+        return self.priority >= BACKGROUND
 
 
 class FairQueue:
@@ -64,13 +71,26 @@ class FairQueue:
 
     def pop_next(self, busy_users: set[int] | frozenset[int] = frozenset()) -> QueuedJob | None:
         """The next job to run: best priority first, round-robin inside it, skipping users who
-        already have a job running (one running job per user)."""
+        already have a job running (one running job per user; background jobs run beside)."""
+        job = self.peek_next(busy_users)
+        if job is not None:
+            del self._lanes[job.priority][job.user_id]
+        return job
+
+    def peek_next(self, busy_users: set[int] | frozenset[int] = frozenset()) -> QueuedJob | None:
         for priority in Priority:
-            lane = self._lanes[priority]
-            for user_id in lane:
-                if user_id not in busy_users:
-                    return lane.pop(user_id)
+            for user_id, job in self._lanes[priority].items():
+                if priority >= BACKGROUND or user_id not in busy_users:
+                    return job
         return None
+
+    def waiting(self, *, background: bool = False) -> int:
+        """How many jobs wait in the foreground lanes (or, with background, in the others)."""
+        return sum(
+            len(lane)
+            for priority, lane in self._lanes.items()
+            if (priority >= BACKGROUND) == background
+        )
 
     def cancel(self, job_id: str) -> QueuedJob | None:
         for lane in self._lanes.values():
