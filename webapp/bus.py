@@ -129,7 +129,12 @@ class InProcessBus:
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[_LocalSubscription]] = defaultdict(list)
         self._queues: dict[str, deque[Message]] = defaultdict(deque)
-        self._queue_ready = threading.Condition(self._lock)
+        # One Event per queue, not a Condition: Condition.notify() checks that the lock is held
+        # with a non-blocking acquire, and under gevent a non-blocking acquire that fails yields.
+        # A job's submission then left the bus locked while every other greenlet ran, and every
+        # publish (tokens, chat events) waited for it: when 100 people pressed send at once,
+        # their messages reached their other devices ~0.5 s late, all of them.
+        self._pushed: dict[str, threading.Event] = defaultdict(threading.Event)
         self._values: dict[str, tuple[Message, float | None]] = {}
         self._rings: dict[str, deque[Message]] = {}
 
@@ -161,19 +166,26 @@ class InProcessBus:
 
     def push(self, queue_name: str, item: Message) -> None:
         payload = _roundtrip(item)
-        with self._queue_ready:
+        with self._lock:
             self._queues[queue_name].append(payload)
-            self._queue_ready.notify()
+            pushed = self._pushed[queue_name]
+        pushed.set()
 
     def pop(self, queue_name: str, timeout: float = 0.0) -> Message | None:
         deadline = time.monotonic() + timeout
-        with self._queue_ready:
-            while not self._queues[queue_name]:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._queue_ready.wait(remaining)
-            return self._queues[queue_name].popleft()
+        while True:
+            with self._lock:
+                items = self._queues[queue_name]
+                if items:
+                    return items.popleft()
+                # Cleared under the lock after seeing the queue empty: a push after this sets
+                # it again, so a wake-up is never lost.
+                pushed = self._pushed[queue_name]
+                pushed.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            pushed.wait(remaining)
 
     def queue_length(self, queue_name: str) -> int:
         with self._lock:

@@ -153,3 +153,37 @@ def test_hundreds_of_subscribers_and_values_at_once(bus):
     assert bus.get("draft:1:1") == {"text": "ещё пишу"}
     for subscription in subscriptions:
         subscription.close()
+
+
+GEVENT_PROBE = """
+from gevent import monkey; monkey.patch_all()
+import gevent
+from webapp.bus import InProcessBus
+
+bus = InProcessBus()
+others_ran = []
+gevent.spawn(others_ran.append, 1)
+bus.push("jobs", {"n": 1})
+bus.publish("chat", {"n": 1})
+assert not others_ran, "a push or publish gave up its turn"
+waiter = gevent.spawn(bus.pop, "later", 5)
+gevent.sleep(0.05)
+bus.push("later", {"n": 2})
+assert waiter.get(timeout=1) == {"n": 2}
+print("ok")
+"""
+
+
+def test_the_in_process_bus_never_yields_under_gevent_while_it_holds_its_lock():
+    """Under gevent (the web worker), a push must not give up its turn: it did once, holding
+    the bus's lock, and every publish of every stream waited for it (Condition.notify checks
+    its lock with a non-blocking acquire, and gevent yields when that fails)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", GEVENT_PROBE], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "ok", done.stderr
