@@ -388,3 +388,34 @@ def test_a_persons_devices_render_one_message_event_once(
         # Another event about the same message is looked up again (it may have changed).
         devices[0]._on_event(events.dialog_channel(dialog.id), {**event, "change": change + "-2"})
         assert len(looked_up) == 2
+
+
+def test_a_new_message_travels_whole_and_renders_without_a_query(
+    app, db_session, make_user, character, bus, count_queries
+):
+    """Its event carries it: each device renders it as if read back, but reads nothing."""
+    from webapp.chat import events
+    from webapp.chat import service as chat
+    from webapp.chat.socket import ChatSocket
+
+    person = make_user()
+    dialog = chat.start_dialog(db_session, person.id, character, utcnow())
+    db_session.commit()
+    listener = bus.subscribe(events.dialog_channel(dialog.id))
+    chat.add_user_message(db_session, bus, dialog, "Привет <b>", None, utcnow())
+    db_session.commit()
+    channel, event = listener.get(timeout=1)
+    listener.close()
+    assert event["message"]["text"] == "Привет <b>" and event["message"]["status"] == "delivered"
+    with app.test_request_context():
+        carried, read_back = (
+            ChatSocket(FakeSocket(), person, f"d{n}", dialog.id, character.id) for n in (1, 2)
+        )
+        with count_queries() as rendering:
+            carried._on_event(channel, event)
+            carried.flush()
+        read_back._on_event(channel, {**event, "change": uuid.uuid4().hex, "message": None})
+        read_back.flush()
+    assert rendering.count == 0, rendering.statements
+    assert carried.ws.sent == read_back.ws.sent
+    assert "Привет &lt;b&gt;" in carried.ws.sent[0]

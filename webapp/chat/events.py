@@ -10,11 +10,14 @@ once by reading the message must find it in the database, and a rollback announc
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
+from webapp.chat.models import Message
 from webapp.db import on_commit
 
 
@@ -23,8 +26,46 @@ def dialog_channel(dialog_id: int) -> str:
 
 
 def publish(session: Session, bus: Bus, dialog_id: int, kind: str, **data: Any) -> None:
-    """kind: message (new or changed: render it), removed (take it off the page),
-    reply (a reply was requested: follow its stream)."""
+    """kind: message (new or changed: render it), removed (take it off the page)."""
     # `change` names this one event: the person's devices in one process render it once.
     message = {"type": kind, "change": uuid.uuid4().hex, **data}
     on_commit(session, lambda: bus.publish(dialog_channel(dialog_id), message))
+
+
+def publish_new_message(session: Session, bus: Bus, message: Message) -> None:
+    """A message just added: it travels whole (as it is when the transaction commits; nobody
+    can have starred it yet), so the devices render it without reading it back."""
+
+    def send() -> None:
+        event = {
+            "type": "message",
+            "change": uuid.uuid4().hex,
+            "message_id": message.id,
+            "message": {
+                "id": message.id,
+                "role": str(message.role),
+                "status": str(message.status),
+                "text": message.text,
+                "job_id": message.job_id,
+                "created_at": message.created_at.isoformat(),
+            },
+        }
+        bus.publish(dialog_channel(message.dialog_id), event)
+
+    on_commit(session, send)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A new message as its event carries it: what the message template reads."""
+
+    id: int
+    role: str
+    status: str
+    text: str
+    job_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> MessageView:
+        return cls(**{**data, "created_at": datetime.fromisoformat(data["created_at"])})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import escape
 
+from webapp.chat.events import MessageView
 from webapp.chat.models import Message
 
 
-def message_html(message: Message, starred: bool) -> str:
+def message_html(message: Message | MessageView, starred: bool) -> str:
     return render_template("chat/_message.html", m=message, starred=starred)
 
 

@@ -65,7 +65,8 @@ def request_reply(
         dialog.message_count -= 1
         events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
     reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
-    events.publish(session, bus, dialog.id, "message", message_id=reply.id)
+    # Sent at commit, with the job id set below: the devices follow the reply's stream from it.
+    events.publish_new_message(session, bus, reply)
     prompt = _prompt(session, bus, dialog, character, user_name, before_id=reply.id)
     reply.job_id = job_id = uuid.uuid4().hex
     submission = {
@@ -84,7 +85,6 @@ def request_reply(
     }
     submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
     on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
-    events.publish(session, bus, dialog.id, "reply", message_id=reply.id, job_id=reply.job_id)
     return reply
 
 

@@ -127,7 +127,7 @@ def add_user_message(
     )
     if not dialog.title:
         dialog.title = " ".join(text.split()[:TITLE_WORDS])[:TITLE_MAX]
-    events.publish(session, bus, dialog.id, "message", message_id=message.id)
+    events.publish_new_message(session, bus, message)
     return message, True, cut
 
 

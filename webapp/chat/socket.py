@@ -246,11 +246,9 @@ class ChatSocket:
             self._on_maintenance(event)
             return
         if event["type"] == "message":  # the dialog's channel: always this dialog's
-            self._show_message(int(event["message_id"]), event.get("change"))
+            self._show_message(int(event["message_id"]), event.get("change"), event.get("message"))
         elif event["type"] == "removed":
             self.send(rendering.remove(int(event["message_id"])))
-        elif event["type"] == "reply":
-            self._follow(event["job_id"], int(event["message_id"]))
 
     def _on_maintenance(self, event: dict[str, Any]) -> None:
         """maintenance_start: tell the person, and the page acknowledges with its draft;
@@ -263,15 +261,20 @@ class ChatSocket:
             self.closed.set()
             self.ws.close(CLOSE_SERVICE_RESTART, "maintenance")
 
-    def _show_message(self, message_id: int, change: str | None = None) -> None:
+    def _show_message(
+        self, message_id: int, change: str | None = None, carried: dict | None = None
+    ) -> None:
         key = (change, str(get_locale()), str(get_timezone())) if change else None
         message = SHOWN.get(key)
         if message is None:
-            self._reading()
-            found = fav.message_with_star(db.session, self.user_id, message_id)
-            if found is None:
-                return
-            row, starred = found
+            if carried is not None:  # a new message, whole in its event: nothing to read
+                row, starred = events.MessageView.from_event(carried), False
+            else:
+                self._reading()
+                found = fav.message_with_star(db.session, self.user_id, message_id)
+                if found is None:
+                    return
+                row, starred = found
             message = Shown(
                 row.id, row.role, row.status, row.job_id, rendering.message_html(row, starred)
             )
