@@ -64,11 +64,11 @@ def request_reply(
         session.execute(delete(Message).where(Message.id == waiting.id))
         dialog.message_count -= 1
         events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
-    reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now)
-    # Sent at commit, with the job id set below: the devices follow the reply's stream from it.
+    job_id = uuid.uuid4().hex
+    reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now, job_id=job_id)
+    # With its job id: the devices follow the reply's stream from this event.
     events.publish_new_message(session, bus, reply)
     prompt = _prompt(session, bus, dialog, character, user_name, before_id=reply.id)
-    reply.job_id = job_id = uuid.uuid4().hex
     submission = {
         "user_id": dialog.user_id,
         "kind": "chat_reply",
