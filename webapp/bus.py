@@ -419,9 +419,18 @@ def _unavailable_on_redis_error(method: Any) -> Any:
     return call
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _roundtrip(message: Message) -> Message:
     # The in-process bus hands out copies that went through JSON, exactly as Redis would, so code
     # that works on the embedded default cannot rely on sharing objects or on non-JSON types.
+    # A flat message of plain values (every streamed token's event) comes out of JSON as a plain
+    # copy of itself: made directly, at a tenth of the cost.
+    if type(message) is dict and all(
+        type(key) is str and type(value) in _PLAIN for key, value in message.items()
+    ):
+        return dict(message)
     return json.loads(json.dumps(message))
 
 

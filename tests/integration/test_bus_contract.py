@@ -85,6 +85,21 @@ def test_messages_are_copies_not_shared_objects(bus):
     assert bus.get("k") == {"items": [1, 2]}
 
 
+def test_messages_come_back_as_json_would_give_them(bus):
+    """Flat or nested, a message comes out with JSON's types: enums as plain strings, tuples
+    as lists (the in-process bus copies flat messages without JSON, with the same result)."""
+    from webapp.chat.models import Role
+
+    for payload, expected in (
+        ({"role": Role.USER, "seq": 3, "ok": True, "none": None}, {"role": "user"}),
+        ({"pair": (1, 2), "text": "т"}, {"pair": [1, 2]}),
+    ):
+        bus.set("k", payload)
+        got = bus.get("k")
+        assert got == {**payload, **expected}
+        assert all(type(got[key]) is type(value) for key, value in expected.items())
+
+
 def test_ping(bus):
     assert bus.ping() is True
 
