@@ -204,7 +204,10 @@ def _site_job(instance: Path, dialog_id: int) -> dict:
         )
         character = session.get(Character, dialog.character_id)
         user = session.get(User, dialog.user_id)
-        prompt = replies._prompt(session, dialog, character, user.display_name, before_id=reply_id)
+        bus = app.extensions["mehhost.bus"]
+        prompt = replies.reply_prompt(
+            session, bus, dialog, character, user.display_name, before_id=reply_id
+        )
         parameters = replies.generation_parameters(character)
         session.rollback()
     return {"messages": prompt, **parameters}

@@ -68,7 +68,7 @@ def request_reply(
     reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now, job_id=job_id)
     # With its job id: the devices follow the reply's stream from this event.
     events.publish_new_message(session, bus, reply)
-    prompt = _prompt(session, bus, dialog, character, user_name, before_id=reply.id)
+    prompt = reply_prompt(session, bus, dialog, character, user_name, before_id=reply.id)
     submission = {
         "user_id": dialog.user_id,
         "kind": "chat_reply",
@@ -97,7 +97,9 @@ def generation_parameters(character: Character | Any) -> dict:
     }
 
 
-def _prompt(session, bus, dialog, character, user_name, *, before_id):
+def reply_prompt(session, bus, dialog, character, user_name, *, before_id):
+    """What the model gets for the reply `before_id`: system prompt and card, examples, and the
+    dialog up to it, compressed (asking for a written summary when one is due)."""
     rows = session.execute(
         select(Message.id, Message.role, Message.text)
         .where(
