@@ -219,18 +219,16 @@ class Dispatcher:
         if self._cancel(job_id):
             self.tick()
 
-    def _preempt_background(self, busy: set[int]) -> bool:
-        """Every slot is taken and someone's job could start: stop the newest background job
-        (a summary nobody waits for) to make room. It is asked for again later."""
+    def _background_to_stop(self, busy: set[int]) -> str | None:
+        """Every slot is taken and someone's job could start: the newest background job (a
+        summary nobody waits for) to stop to make room. It is asked for again later."""
         waiting = self.queue.peek_next(busy)
         if waiting is None or waiting.background:
-            return False
+            return None
         running = [r for link in self.links for r in link.running.values() if r.job.background]
         if not running:
-            return False
-        newest = max(running, key=lambda r: r.started)
-        log.info("background job %s stopped for a waiting reply", newest.job.job_id)
-        return self._cancel(newest.job.job_id)
+            return None
+        return max(running, key=lambda r: r.started).job.job_id
 
     def _cancel(self, job_id: str) -> bool:
         """Stop the job, waiting or running; the caller ticks. True when there was one."""
@@ -320,16 +318,22 @@ class Dispatcher:
                     if not r.job.background
                 }
                 if link.free <= 0:
-                    if not self._preempt_background(busy):
+                    # Full: only stopping a background job for a person's waiting one makes room.
+                    stop = self._background_to_stop(busy)
+                    if stop is None:
                         return
-                    continue
-                job = self.queue.pop_next(busy)
-                if job is None:
-                    return
-                job.attempts += 1
-                link.running[job.job_id] = Running(job, started=self.clock())
-                self._waiting_since.pop(job.job_id, None)
-                self._announced.pop(job.job_id, None)
+                else:
+                    stop, job = None, self.queue.pop_next(busy)
+                    if job is None:
+                        return
+                    job.attempts += 1
+                    link.running[job.job_id] = Running(job, started=self.clock())
+                    self._waiting_since.pop(job.job_id, None)
+                    self._announced.pop(job.job_id, None)
+            if stop is not None:  # outside the lock: stopping it sends to the node
+                log.info("background job %s stopped for a waiting reply", stop)
+                self._cancel(stop)
+                continue
             payload = job.payload
             try:
                 link.send(
