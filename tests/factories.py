@@ -13,6 +13,8 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.service import create_user
 from webapp.characters.models import Character, CharacterState
 from webapp.characters.service import name_key
+from webapp.chat.models import Dialog, Message
+from webapp.db import utcnow
 
 _sequence = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -48,6 +50,29 @@ def character(session, **kwargs) -> Character:
         **kwargs,
     )
     session.add(item)
+    session.commit()
+    return item
+
+
+def dialog(
+    session, user_id: int, character_id: int, count: int, text: str, *, roles=("user",)
+) -> Dialog:
+    """A dialog of `count` messages a second apart, written straight in (as years of chatting
+    would leave it): text is formatted with the message's number n; roles take turns."""
+    item = Dialog(user_id=user_id, character_id=character_id, title="длинный", message_count=count)
+    session.add(item)
+    session.flush()
+    now = utcnow()
+    session.add_all(
+        Message(
+            dialog_id=item.id,
+            role=roles[n % len(roles)],
+            text=text.format(n=n),
+            status="delivered" if roles[n % len(roles)] == "user" else "done",
+            created_at=now + timedelta(seconds=n),
+        )
+        for n in range(count)
+    )
     session.commit()
     return item
 

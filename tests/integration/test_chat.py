@@ -174,21 +174,7 @@ def test_history_pages_by_keyset_with_constant_queries(
     client, login_as, character, db_session, count_queries
 ):
     user = login_as("user")
-    dialog = Dialog(user_id=user.id, character_id=character.id, title="длинный")
-    db_session.add(dialog)
-    db_session.flush()
-    now = utcnow()
-    db_session.add_all(
-        Message(
-            dialog_id=dialog.id,
-            role="user",
-            text=f"сообщение {n}",
-            status="delivered",
-            created_at=now + timedelta(seconds=n),
-        )
-        for n in range(120)
-    )
-    db_session.commit()
+    dialog = factories.dialog(db_session, user.id, character.id, 120, "сообщение {n}")
     with count_queries() as first_page:
         page = client.get(f"/chat/{dialog.id}").get_data(as_text=True)
     assert "сообщение 119" in page and "сообщение 69" not in page and "сообщение 70" in page

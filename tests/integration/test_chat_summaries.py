@@ -1,8 +1,6 @@
 """The model's summary of a long dialog: asked for in the background once enough older messages
 were summarised extractively, stored on the dialog, and used in the next prompts instead."""
 
-from datetime import timedelta
-
 import pytest
 
 from pc_node import protocol
@@ -10,8 +8,7 @@ from tests import factories
 from tests.conftest import csrf_token
 from webapp.analysis.economy import ECONOMY_KEY
 from webapp.chat import summaries
-from webapp.chat.models import Dialog, Message
-from webapp.db import utcnow
+from webapp.chat.models import Dialog
 from webapp.inference import jobs
 from webapp.inference.queue import Priority, QueuedJob
 from webapp.inference.status import AI_STATUS_KEY, write_status
@@ -35,23 +32,9 @@ def long_dialog(login_as, db_session):
     """40 messages: compression keeps 10 of them and summarises the rest."""
     character = factories.character(db_session, name="Алиса")
     user = login_as("user", display_name="Иван")
-    dialog = Dialog(user_id=user.id, character_id=character.id, title="длинный")
-    db_session.add(dialog)
-    db_session.flush()
-    now = utcnow()
-    db_session.add_all(
-        Message(
-            dialog_id=dialog.id,
-            role="user" if n % 2 == 0 else "assistant",
-            text=f"Реплика {n}. Подробности {n}",
-            status="read" if n % 2 == 0 else "done",
-            created_at=now + timedelta(seconds=n),
-        )
-        for n in range(40)
-    )
-    dialog.message_count = 40
-    db_session.commit()
-    return dialog.id
+    roles = ("user", "assistant")
+    text = "Реплика {n}. Подробности {n}"
+    return factories.dialog(db_session, user.id, character.id, 40, text, roles=roles).id
 
 
 def send(client, dialog_id, text):
