@@ -74,29 +74,28 @@ def request(
     user_name: str,
     unwritten: Sequence[Turn],
 ) -> None:
-    """Ask the model, once the transaction commits, for a summary covering `unwritten` too."""
-    messages, upto_id = summary_prompt(character.name, user_name, written_of(dialog), unwritten)
-    submission = {
-        "user_id": dialog.user_id,
-        "kind": KIND,
-        "priority": Priority.SUMMARY,
-        "messages": messages,
-        "max_tokens": MAX_TOKENS,
-        "temperature": TEMPERATURE,
-        "meta": {
-            "dialog_id": dialog.id,
-            "upto_id": upto_id,
-            "filters": list(character.filters or []),
-        },
-    }
+    """Ask the model, once the transaction commits, for a summary covering `unwritten` too
+    (unless one is on its way already, or the GPU has no room for background work)."""
+    dialog_id, user_id, written = dialog.id, dialog.user_id, written_of(dialog)
+    names, filters = (character.name, user_name), list(character.filters or [])
 
     def submit() -> None:
+        job_id = uuid.uuid4().hex
         try:
-            if not _gpu_has_room(bus):
+            if not _gpu_has_room(bus) or not bus.claim(_claim_key(dialog_id), job_id, CLAIM_TTL_S):
                 return
-            job_id = uuid.uuid4().hex
-            if bus.claim(_claim_key(submission["meta"]["dialog_id"]), job_id, CLAIM_TTL_S):
-                jobs.submit(bus, job_id=job_id, **submission)
+            messages, upto_id = summary_prompt(*names, written, unwritten)
+            jobs.submit(
+                bus,
+                job_id=job_id,
+                user_id=user_id,
+                kind=KIND,
+                priority=Priority.SUMMARY,
+                messages=messages,
+                max_tokens=MAX_TOKENS,
+                temperature=TEMPERATURE,
+                meta={"dialog_id": dialog_id, "upto_id": upto_id, "filters": filters},
+            )
         except BusUnavailable:
             return  # background work: the next message asks again
 
