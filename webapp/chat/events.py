@@ -33,26 +33,17 @@ def publish(session: Session, bus: Bus, dialog_id: int, kind: str, **data: Any) 
 
 
 def publish_new_message(session: Session, bus: Bus, message: Message) -> None:
-    """A message just added: it travels whole (as it is when the transaction commits; nobody
-    can have starred it yet), so the devices render it without reading it back."""
-
-    def send() -> None:
-        event = {
-            "type": "message",
-            "change": uuid.uuid4().hex,
-            "message_id": message.id,
-            "message": {
-                "id": message.id,
-                "role": str(message.role),
-                "status": str(message.status),
-                "text": message.text,
-                "job_id": message.job_id,
-                "created_at": message.created_at.isoformat(),
-            },
-        }
-        bus.publish(dialog_channel(message.dialog_id), event)
-
-    on_commit(session, send)
+    """A message just added, complete (nobody can have starred it yet): it travels whole, so the
+    devices render it without reading it back."""
+    carried = {
+        "id": message.id,
+        "role": str(message.role),
+        "status": str(message.status),
+        "text": message.text,
+        "job_id": message.job_id,
+        "created_at": message.created_at.isoformat(),
+    }
+    publish(session, bus, message.dialog_id, "message", message_id=message.id, message=carried)
 
 
 @dataclass(frozen=True)
