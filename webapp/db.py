@@ -52,6 +52,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class PreciseUTCDateTime(UTCDateTime):
+    """UTCDateTime to the microsecond on MariaDB too (whose DATETIME keeps whole seconds by
+    default): for rows whose order in time matters within a second (the job queue)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "mysql":
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend options we rely on (utf8mb4, SQLite FKs and savepoints)."""
     if url.startswith(("mysql", "mariadb")):

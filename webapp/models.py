@@ -7,7 +7,7 @@ from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character, CharacterVersion
 from webapp.chat.models import Dialog, Favorite, Message
 from webapp.db import Base
-from webapp.inference.models import NodeKey
+from webapp.inference.models import DispatchLock, InferenceJob, NodeHeartbeat, NodeKey
 from webapp.maintenance.models import MaintenanceWindow
 from webapp.moderation.models import MessageReport
 from webapp.monitoring.models import (
@@ -27,14 +27,17 @@ __all__ = [
     "CharacterVersion",
     "DeviceSession",
     "Dialog",
+    "DispatchLock",
     "Favorite",
     "ForecastScore",
+    "InferenceJob",
     "LinkToken",
     "LogEntry",
     "MaintenanceWindow",
     "Message",
     "MessageReport",
     "MetricPoint",
+    "NodeHeartbeat",
     "NodeKey",
     "SiteSetting",
     "Threshold",

@@ -84,6 +84,7 @@ def rows_of(engine) -> dict[str, list[tuple]]:
                 )
             ]
             for table in metadata.sorted_tables
+            if table.name not in backups.SKIPPED_TABLES
         }
 
 

@@ -14,8 +14,8 @@ from tests.conftest import csrf_token
 from tests.fakes import FakeSocket
 from webapp.chat.models import Dialog, Favorite, Message, Status
 from webapp.db import utcnow
-from webapp.inference import jobs
-from webapp.inference.queue import QueuedJob
+from tests.queued import as_job, take_job, waiting_jobs
+from webapp.extensions import db
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ def character(db_session):
 
 @pytest.fixture
 def bus(app):
-    bus = app.extensions["mehhost.bus"]
-    while bus.pop(jobs.SUBMIT_QUEUE) is not None:  # nothing left over from other tests
-        pass
-    return bus
+    return app.extensions["mehhost.bus"]
 
 
 def start(client, character) -> int:
@@ -47,17 +44,18 @@ def send(client, dialog_id, text, client_id=""):
 
 def run_job(app, bus, text="Рада знакомству!", *, fail=False):
     """Play the dispatcher: take the submitted job, start it, finish (or fail) it."""
-    item = bus.pop(jobs.SUBMIT_QUEUE)
+    session = db.session
+    item = take_job(session)
     assert item is not None, "no job was submitted"
-    job = QueuedJob(item["job_id"], item["user_id"], item["priority"], item)
+    job = as_job(item)
     handler = app.extensions["mehhost.job_handlers"]["chat_reply"]
-    handler.on_started(job)
+    handler.on_started(session, job)
     if fail:
-        handler.on_ended(job, text, cancelled=False)
+        handler.on_ended(session, job, text, cancelled=False)
     else:
-        handler.on_done(
-            job, text, protocol.Done(job_id=job.job_id, tokens=3, prompt_ms=1, generation_ms=1)
-        )
+        done = protocol.Done(job_id=job.job_id, tokens=3, prompt_ms=1, generation_ms=1)
+        handler.on_done(session, job, text, done)
+    session.commit()
     return item
 
 
@@ -103,7 +101,7 @@ def test_empty_message_is_ignored_with_a_hint(client, login_as, character, bus, 
     dialog_id = start(client, character)
     send(client, dialog_id, "   ")
     assert "Сообщение пустое" in client.get(f"/chat/{dialog_id}").get_data(as_text=True)
-    assert bus.pop(jobs.SUBMIT_QUEUE) is None
+    assert take_job(db_session) is None
 
 
 def test_the_same_client_id_is_stored_once(client, login_as, character, bus, db_session):
@@ -136,7 +134,7 @@ def test_failed_reply_keeps_the_partial_text_and_offers_retry(
     assert "Начало отв" in page and "не удалось получить ответ" in page
     token = csrf_token(client, f"/chat/{dialog_id}")
     client.post(f"/chat/{dialog_id}/retry", data={"csrf_token": token})
-    assert bus.pop(jobs.SUBMIT_QUEUE) is not None
+    assert take_job(db_session) is not None
 
 
 def test_writing_again_before_the_reply_started_resubmits_one_reply(
@@ -146,28 +144,28 @@ def test_writing_again_before_the_reply_started_resubmits_one_reply(
     dialog_id = start(client, character)
     send(client, dialog_id, "первое")
     send(client, dialog_id, "второе")
-    first, second = bus.pop(jobs.SUBMIT_QUEUE), bus.pop(jobs.SUBMIT_QUEUE)
+    [second] = waiting_jobs(db_session)  # the first one left the queue with its placeholder
     assert second["messages"][-2:] == [
         {"role": "user", "content": "первое"},
         {"role": "user", "content": "второе"},
     ]
-    assert db_session.get(Message, first["meta"]["message_id"]) is None
     replies = db_session.scalars(
         select(Message).where(Message.role == "assistant", Message.status == "pending")
     ).all()
     assert [r.id for r in replies] == [second["meta"]["message_id"]]
 
 
-def test_stop_cancels_the_open_reply(client, login_as, character, bus, app):
+def test_stop_takes_a_waiting_reply_out_of_the_queue(client, login_as, character, db_session):
     login_as("user")
     dialog_id = start(client, character)
     send(client, dialog_id, "стоп-тест")
-    item = bus.pop(jobs.SUBMIT_QUEUE)
-    listener = bus.subscribe(jobs.CONTROL_CHANNEL)
+    [item] = waiting_jobs(db_session)
     token = csrf_token(client, f"/chat/{dialog_id}")
     client.post(f"/chat/{dialog_id}/stop", data={"csrf_token": token})
-    assert listener.get(timeout=1)[1] == {"action": "cancel", "job_id": item["job_id"]}
-    listener.close()
+    assert waiting_jobs(db_session) == []
+    reply = db_session.get(Message, item["meta"]["message_id"])
+    db_session.refresh(reply)
+    assert reply.status == Status.CANCELLED
 
 
 def test_history_pages_by_keyset_with_constant_queries(
@@ -285,13 +283,13 @@ def test_replies_cut_off_by_a_restart_are_asked_for_again(
     login_as("user")
     dialog_id = start(client, character)
     send(client, dialog_id, "ты тут?")
-    lost = bus.pop(jobs.SUBMIT_QUEUE)  # the process that held this job is gone
+    lost = take_job(db_session)  # the process that held this job is gone
     reply = db_session.get(Message, lost["meta"]["message_id"])
     reply.status, reply.text = Status.STREAMING, "Нача"
     db_session.commit()
     result = app.test_cli_runner().invoke(args=["bootstrap"])
     assert "asked for again: 1" in result.output
-    again = bus.pop(jobs.SUBMIT_QUEUE)
+    again = take_job(db_session)
     assert again["job_id"] != lost["job_id"]
     assert again["messages"][-1] == {"role": "user", "content": "ты тут?"}
     open_ = db_session.scalars(select(Message).where(Message.status.in_(("pending", "streaming"))))
@@ -325,7 +323,7 @@ def test_a_socket_send_stores_the_message_clears_the_draft_and_asks_for_a_reply(
         socket = ChatSocket(FakeSocket(), person, "device-1", dialog.id, character.id)
         socket._on_frame(json.dumps({"message": "Привет", "client_id": "c1"}))
         assert drafts.load(bus, person.id, dialog.id) == ""
-        assert bus.pop(jobs.SUBMIT_QUEUE)["meta"]["dialog_id"] == dialog.id
+        assert take_job(db_session)["meta"]["dialog_id"] == dialog.id
         # With replies paused, the message is still stored (its own transaction) and the
         # person is told; the draft of a stored message is gone.
         drafts.save(bus, person.id, dialog.id, "Второе")
@@ -337,7 +335,7 @@ def test_a_socket_send_stores_the_message_clears_the_draft_and_asks_for_a_reply(
             bus.delete(flag.FLAG_KEY)
         assert "приостановлены" in socket.ws.sent[-1]
         assert drafts.load(bus, person.id, dialog.id) == ""
-        assert bus.pop(jobs.SUBMIT_QUEUE) is None
+        assert take_job(db_session) is None
     texts = db_session.scalars(
         select(Message.text).where(Message.dialog_id == dialog.id, Message.role == "user")
     ).all()

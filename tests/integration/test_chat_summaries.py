@@ -9,18 +9,17 @@ from tests.conftest import csrf_token
 from webapp.analysis.economy import ECONOMY_KEY
 from webapp.chat import summaries
 from webapp.chat.models import Dialog
-from webapp.inference import jobs
-from webapp.inference.queue import Priority, QueuedJob
+from tests.queued import as_job, clear_queue, take_job
+from webapp.inference.queue import Priority
 from webapp.inference.status import AI_STATUS_KEY, write_status
 
 DONE = protocol.Done(job_id="x", tokens=40, prompt_ms=1, generation_ms=1)
 
 
 @pytest.fixture
-def bus(app):
+def bus(app, db_session):
     bus = app.extensions["mehhost.bus"]
-    while bus.pop(jobs.SUBMIT_QUEUE) is not None:
-        pass
+    clear_queue(db_session)
     write_status(bus, {"state": "online"})
     yield bus
     bus.delete(ECONOMY_KEY)
@@ -42,9 +41,9 @@ def send(client, dialog_id, text):
     client.post(f"/chat/{dialog_id}/messages", data={"message": text, "csrf_token": token})
 
 
-def submitted(bus) -> dict[str, dict]:
+def submitted(db_session) -> dict[str, dict]:
     found = {}
-    while (item := bus.pop(jobs.SUBMIT_QUEUE)) is not None:
+    while (item := take_job(db_session)) is not None:
         found[item["kind"]] = item
     return found
 
@@ -55,15 +54,19 @@ def stored(db_session, dialog_id) -> Dialog:
 
 
 def finish(app, item, text):
-    job = QueuedJob(item["job_id"], item["user_id"], Priority(item["priority"]), item)
-    app.extensions["mehhost.job_handlers"][item["kind"]].on_done(job, text, DONE)
+    from webapp.extensions import db
+
+    app.extensions["mehhost.job_handlers"][item["kind"]].on_done(
+        db.session, as_job(item), text, DONE
+    )
+    db.session.commit()
 
 
 def test_a_long_dialog_gets_a_written_summary_used_in_later_prompts(
     app, client, long_dialog, bus, db_session
 ):
     send(client, long_dialog, "Что было раньше?")
-    found = submitted(bus)
+    found = submitted(db_session)
     summary_job = found[summaries.KIND]
     assert summary_job["priority"] == Priority.SUMMARY
     request = summary_job["messages"][-1]["content"]
@@ -73,7 +76,7 @@ def test_a_long_dialog_gets_a_written_summary_used_in_later_prompts(
     assert any("Пользователь: Реплика 2." in m["content"] for m in first_prompt)
 
     send(client, long_dialog, "Ещё раз?")  # one summary at a time per dialog
-    assert summaries.KIND not in submitted(bus)
+    assert summaries.KIND not in submitted(db_session)
 
     finish(app, summary_job, "Иван и Алиса обсуждали реплики со второй по тридцать первую.")
     dialog = stored(db_session, long_dialog)
@@ -81,7 +84,7 @@ def test_a_long_dialog_gets_a_written_summary_used_in_later_prompts(
     assert dialog.written_summary.startswith("Иван и Алиса обсуждали")
 
     send(client, long_dialog, "А теперь?")
-    prompt = submitted(bus)["chat_reply"]["messages"]
+    prompt = submitted(db_session)["chat_reply"]["messages"]
     summary = next(m["content"] for m in prompt if "Краткое содержание" in m["content"])
     assert "Иван и Алиса обсуждали" in summary
     assert "Реплика 2." not in summary  # covered by the written summary
@@ -89,26 +92,29 @@ def test_a_long_dialog_gets_a_written_summary_used_in_later_prompts(
     assert "Иван и Алиса обсуждали" in page  # the person can read what the model was given
 
 
-def test_no_summary_is_asked_for_while_the_ai_is_busy_or_saving(app, client, long_dialog, bus):
+def test_no_summary_is_asked_for_while_the_ai_is_busy_or_saving(
+    app, client, long_dialog, bus, db_session
+):
     write_status(bus, {"state": "overloaded"})
     send(client, long_dialog, "Раз")
-    assert summaries.KIND not in submitted(bus)
+    assert summaries.KIND not in submitted(db_session)
     write_status(bus, {"state": "online"})
     bus.set(ECONOMY_KEY, {"on": True, "max_tokens": 192}, ttl=60)
     send(client, long_dialog, "Два")
-    assert summaries.KIND not in submitted(bus)
+    assert summaries.KIND not in submitted(db_session)
 
 
 def test_a_failed_or_empty_summary_changes_nothing_and_is_asked_for_again(
     app, client, long_dialog, bus, db_session
 ):
     send(client, long_dialog, "Раз")
-    item = submitted(bus)[summaries.KIND]
+    item = submitted(db_session)[summaries.KIND]
     finish(app, item, "Ну")  # not a summary
     assert stored(db_session, long_dialog).written_summary is None
     send(client, long_dialog, "Два")
-    again = submitted(bus)[summaries.KIND]
-    job = QueuedJob(again["job_id"], again["user_id"], Priority.SUMMARY, again)
-    app.extensions["mehhost.job_handlers"][summaries.KIND].on_ended(job, "", cancelled=True)
+    again = submitted(db_session)[summaries.KIND]
+    handler = app.extensions["mehhost.job_handlers"][summaries.KIND]
+    handler.on_ended(db_session, as_job(again), "", cancelled=True)
+    db_session.commit()
     send(client, long_dialog, "Три")
-    assert summaries.KIND in submitted(bus)
+    assert summaries.KIND in submitted(db_session)

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from pc_node import protocol
 from pc_node.link import dial_forever, listen
@@ -14,7 +15,9 @@ from pc_node.node import NodeRunner
 from tests.conftest import free_port
 from tests.fakes import ScriptedEngine
 from tests.live import wait_until
+from tests.schema import reset_schema
 from webapp.bus import InProcessBus
+from webapp.db import make_engine
 from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
@@ -35,10 +38,21 @@ def collect(subscription, until: str = "done", seconds: float = 10.0) -> list[di
     raise AssertionError(f"no {until!r} event; got {found}")
 
 
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    """A queue database of this module's own (a file, with real commits): the dispatcher runs
+    in threads here, as in a web process."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('queue') / 'queue.db'}")
+    reset_schema(engine)
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
 @pytest.fixture
-def dispatcher():
-    d = Dispatcher(InProcessBus(), DispatcherConfig(link_timeout=3, ping_every=0.5))
-    d.start(interval=0.02)
+def dispatcher(sessions):
+    config = DispatcherConfig(link_timeout=3, ping_every=0.5, poll_every=0.02)
+    d = Dispatcher(InProcessBus(), sessions, config)
+    d.start()
     yield d
     d.stop()
 
@@ -92,14 +106,17 @@ def submit(dispatcher, user=1, max_tokens=16):
     """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
     job_id = uuid.uuid4().hex
     listener = dispatcher.bus.subscribe(jobs.job_channel(job_id))
-    jobs.submit(
-        dispatcher.bus,
-        job_id=job_id,
-        user_id=user,
-        kind="test",
-        max_tokens=max_tokens,
-        messages=[{"role": "user", "content": "Привет"}],
-    )
+    with dispatcher.sessions() as session:
+        jobs.submit(
+            session,
+            dispatcher.bus,
+            job_id=job_id,
+            user_id=user,
+            kind="test",
+            max_tokens=max_tokens,
+            messages=[{"role": "user", "content": "Привет"}],
+        )
+        session.commit()
     return job_id, listener
 
 
@@ -143,7 +160,9 @@ def test_stop_cancels_generation_on_the_node(dispatcher, tunnel):
     job_id, listener = submit(dispatcher)
     gate.release()
     assert collect(listener, until="delta")[-1]["text"] == "раз"
-    jobs.cancel(dispatcher.bus, job_id)
+    with dispatcher.sessions() as session:
+        jobs.cancel(session, dispatcher.bus, job_id)
+        session.commit()
     assert collect(listener, until="cancelled")[-1]["event"] == "cancelled"
     wait_until(lambda: engine.finished == ["cancelled"])  # the node really stopped
     _other_id, other = submit(dispatcher, user=2)  # the node is free for the next person

@@ -3,14 +3,12 @@ from sqlalchemy import func, select
 from pc_node import protocol
 from tests.integration.test_character_editor import form_data
 from webapp.chat.models import Dialog
-from webapp.inference import jobs
-from webapp.inference.queue import Priority, QueuedJob
+from tests.queued import as_job, clear_queue, take_job
+from webapp.inference.queue import Priority
 
 
 def test_a_manager_tries_an_unsaved_draft_through_the_queue(app, client, login_as, db_session):
-    bus = app.extensions["mehhost.bus"]
-    while bus.pop(jobs.SUBMIT_QUEUE):
-        pass
+    clear_queue(db_session)
     login_as("manager")
     data = form_data(client, "/manage/characters/new", name="Черновой")
     data["preview_message"] = "Привет, кто ты?"
@@ -18,15 +16,18 @@ def test_a_manager_tries_an_unsaved_draft_through_the_queue(app, client, login_a
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "не сохраняется как диалог" in body
     assert 'hx-trigger="every 1s"' in body
-    item = bus.pop(jobs.SUBMIT_QUEUE)
+    item = take_job(db_session)
     assert item["kind"] == "preview" and item["priority"] == Priority.PREVIEW
     assert item["messages"][-1] == {"role": "user", "content": "Привет, кто ты?"}
     assert "моряк Степан" in item["messages"][0]["content"]  # the draft's own prompt
-    job = QueuedJob(item["job_id"], item["user_id"], item["priority"], item)
+    job = as_job(item)
     handler = app.extensions["mehhost.job_handlers"]["preview"]
-    handler.on_started(job)
+    handler.on_started(db_session, job)
     handler.on_done(
-        job, "Я моряк.", protocol.Done(job_id=job.job_id, tokens=2, prompt_ms=1, generation_ms=1)
+        db_session,
+        job,
+        "Я моряк.",
+        protocol.Done(job_id=job.job_id, tokens=2, prompt_ms=1, generation_ms=1),
     )
     done = client.get(
         f"/manage/characters/preview/{job.job_id}", headers={"HX-Request": "true"}

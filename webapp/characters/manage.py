@@ -210,8 +210,9 @@ def preview():
             error = str(exc)
         else:
             job_id = previews.start(
-                get_bus(), current_user.id, draft, message, current_user.display_name
+                db.session, get_bus(), current_user.id, draft, message, current_user.display_name
             )
+            db.session.commit()
     state = previews.state(get_bus(), job_id, current_user.id) if job_id else None
     return render(
         "manage/preview.html",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from pc_node import protocol
 from webapp.bus import Bus
 from webapp.characters.editor import Draft
@@ -23,7 +25,9 @@ def _key(job_id: str) -> str:
     return f"preview:{job_id}"
 
 
-def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) -> str:
+def start(
+    session: Session, bus: Bus, user_id: int, draft: Draft, message: str, user_name: str
+) -> str:
     """Queue a reply of the draft character to one message; returns the job id."""
     examples = [(e["user"], e["reply"]) for e in draft.examples]
     prompt, _ = build_prompt(
@@ -41,6 +45,7 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         ttl=KEEP_SECONDS,
     )
     jobs.submit(
+        session,
         bus,
         job_id=job_id,
         user_id=user_id,
@@ -49,6 +54,7 @@ def start(bus: Bus, user_id: int, draft: Draft, message: str, user_name: str) ->
         messages=prompt,
         **generation_parameters(draft),
         meta={"max_length": draft.max_length, "filters": list(draft.filters)},
+        max_chars=min(draft.max_length, 2000),
     )
     return job_id
 
@@ -74,16 +80,16 @@ class PreviewJobs:
         record = self.bus.get(_key(job.job_id)) or {"user_id": job.user_id}
         self.bus.set(_key(job.job_id), {**record, **values}, ttl=KEEP_SECONDS)
 
-    def on_started(self, job: QueuedJob) -> None:
+    def on_started(self, session: Session, job: QueuedJob) -> None:
         self._update(job, state="streaming")
 
-    def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
+    def on_done(self, session: Session, job: QueuedJob, text: str, done: protocol.Done) -> None:
         from webapp.chat.service import clean_reply
 
         meta = job.payload.get("meta", {})
         text = mask(text, meta.get("filters", []))
         self._update(job, state="done", text=clean_reply(text, meta.get("max_length", 2000)))
 
-    def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
+    def on_ended(self, session: Session, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
         partial = mask(partial, job.payload.get("meta", {}).get("filters", []))
         self._update(job, state="cancelled" if cancelled else "error", text=partial)

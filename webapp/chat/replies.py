@@ -22,8 +22,8 @@ from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import AiPaused
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
 from webapp.chat.service import REPLY_MAX, add_message, clean_reply, open_replies
-from webapp.db import on_commit
-from webapp.inference import jobs
+from webapp.inference import jobs, queue
+from webapp.inference.models import InferenceJob
 from webapp.inference.queue import Priority
 from webapp.maintenance.flag import ai_paused
 
@@ -58,9 +58,9 @@ def request_reply(
         )
     replies = open_replies(session, dialog.id)
     waiting = next((m for m in replies if m.status == Status.PENDING), None)
-    if waiting is not None:
-        job_to_cancel = waiting.job_id
-        on_commit(session, lambda: jobs.cancel(bus, job_to_cancel))
+    # Still waiting in the queue: replaced. Claimed by a node meanwhile: it streams on, and the
+    # new reply waits behind it.
+    if waiting is not None and jobs.cancel(session, bus, waiting.job_id) != queue.RUNNING:
         session.execute(delete(Message).where(Message.id == waiting.id))
         dialog.message_count -= 1
         events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
@@ -84,7 +84,14 @@ def request_reply(
         },
     }
     submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
-    on_commit(session, lambda: jobs.submit(bus, job_id=job_id, **submission))
+    jobs.submit(
+        session,
+        bus,
+        job_id=job_id,
+        max_chars=min(character.max_length, REPLY_MAX),
+        now=now,
+        **submission,
+    )
     return reply
 
 
@@ -224,16 +231,20 @@ def end_reply(
 
 
 def stop_reply(session: Session, bus: Bus, dialog: Dialog) -> bool:
-    """Stop every open reply of the dialog; the GPU is freed at once."""
+    """Stop every open reply of the dialog: a waiting one ends with this transaction, a
+    streaming one when its node has stopped (its dispatcher keeps the text so far)."""
     replies = open_replies(session, dialog.id)
-    for job_id in [reply.job_id for reply in replies]:
-        jobs.cancel(bus, job_id)  # nothing to commit: the dispatcher stores the outcome
+    for reply in replies:
+        if jobs.cancel(session, bus, reply.job_id) != queue.RUNNING:
+            end_reply(session, bus, reply.id, reply.job_id, "", cancelled=True)
     return bool(replies)
 
 
 def resume_open_replies(session: Session, bus: Bus, now: datetime) -> int:
-    """After a restart of the web side: every reply that was queued or streaming is asked for
-    again (its job lived in the stopped process). Returns how many dialogs were resumed."""
+    """Start-up: a reply left open without a job in the queue (its job ended without a word,
+    or the row predates the durable queue) is asked for again. Replies whose job is queued or
+    leased are left alone: a live process may be serving them, and a lapsed lease is re-queued
+    by the dispatchers. Returns how many dialogs were asked again."""
     from webapp.accounts.models import User
 
     rows = session.execute(
@@ -241,7 +252,12 @@ def resume_open_replies(session: Session, bus: Bus, now: datetime) -> int:
         .join(Dialog, Dialog.id == Message.dialog_id)
         .join(Character, Character.id == Dialog.character_id)
         .join(User, User.id == Dialog.user_id)
-        .where(Message.role == Role.ASSISTANT, Message.status.in_(OPEN_REPLY))
+        .outerjoin(InferenceJob, InferenceJob.id == Message.job_id)
+        .where(
+            Message.role == Role.ASSISTANT,
+            Message.status.in_(OPEN_REPLY),
+            InferenceJob.id.is_(None),
+        )
         .order_by(Message.id)
     ).all()
     resumed: set[int] = set()

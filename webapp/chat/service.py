@@ -12,10 +12,10 @@ from webapp.characters.models import Character
 from webapp.chat import events
 from webapp.chat.errors import DialogNotFound, MessageEmpty, TitleInvalid
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
+from webapp.inference.relay import CUT_MARK  # the stream is cut where the stored reply is
 
 USER_MESSAGE_MAX = 1000
 REPLY_MAX = 2000
-CUT_MARK = " [...]"
 HISTORY_PAGE = 50
 TITLE_MAX = 120
 TITLE_WORDS = 6

@@ -37,7 +37,8 @@ from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Role
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
-from webapp.inference import jobs
+from webapp.inference import jobs, queue
+from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
 from webapp.maintenance import runner as maintenance_runner
 from webapp.monitoring.presence import OPEN_SOCKETS
@@ -88,6 +89,9 @@ def chat_socket(ws, dialog_id: int):
     g._login_user = user
     db.session.commit()
     OPEN_SOCKETS.opened(user.id)
+    # Every web process with people waiting runs a dispatcher: with nodes it serves the queue,
+    # without any it still ends jobs that waited too long and re-queues lapsed leases.
+    get_dispatcher(current_app._get_current_object())
     try:
         ChatSocket(ws, user, device_session.id, dialog.id, dialog.character_id).run()
     finally:
@@ -285,12 +289,12 @@ class ChatSocket:
             self.send(rendering.append_messages([html]))
         else:
             self.send(rendering.replace_message(html))
+        if message.role == Role.ASSISTANT:  # a reply asked for or ended: how the AI is doing
+            self._send_ai_state()  # (a waiting reply's place, sent by _follow, comes after)
         if message.status in OPEN_REPLY and message.job_id:
             self._follow(message.job_id, message.id)
         elif message.job_id in self.following:
             self._unfollow(message.job_id)
-        if message.role == Role.ASSISTANT:  # a reply asked for or ended: how the AI is doing
-            self._send_ai_state()
 
     def _follow(self, job_id: str, message_id: int) -> None:
         if job_id in self.following:
@@ -300,6 +304,21 @@ class ChatSocket:
         self.following[job_id] = {"message_id": message_id, "seq": seq}
         if seq >= 0:
             self._show_whole(self.following[job_id], text)
+        else:
+            self._show_place(job_id)
+
+    def _show_place(self, job_id: str) -> None:
+        """A waiting reply's place, read from the queue itself: it is shown at once, whichever
+        process runs the queue (later changes come as "queued" events)."""
+        if not db.session().in_transaction():
+            self._reading()  # from the pump; a frame from the browser has its transaction
+        place = queue.positions(db.session).get(job_id)
+        if place is None:
+            return
+        ai = read_status(self.bus)
+        capacity = max(int(ai.get("capacity") or 1), 1)
+        eta = round(((place - 1) / capacity + 1.5) * float(ai.get("reply_s") or 10.0))
+        self._send_ai_state(position=place, eta=eta)
 
     # With content filters on, text is shown up to the last whole word only (masked), the rest
     # when the word is finished; masking keeps lengths, so what was sent never changes.
@@ -421,10 +440,10 @@ class ChatSocket:
                     [rendering.message_html(m, m.id in starred) for m in missed]
                 )
             )
+        self._send_ai_state()
         for reply in service.open_replies(db.session, self.dialog_id):
             if reply.job_id:
                 self._follow(reply.job_id, reply.id)
-        self._send_ai_state()
 
     def _send_message(self, dialog, text: str, client_id: Any) -> None:
         _message, created, cut = service.add_user_message(

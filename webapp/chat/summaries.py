@@ -28,7 +28,6 @@ from webapp.characters.models import Character
 from webapp.chat.context import Turn, Written
 from webapp.chat.models import Dialog
 from webapp.db import on_commit
-from webapp.extensions import db
 from webapp.inference import jobs
 from webapp.inference.queue import Priority, QueuedJob
 from webapp.inference.status import read_status
@@ -77,29 +76,25 @@ def request(
     """Ask the model, once the transaction commits, for a summary covering `unwritten` too
     (unless one is on its way already, or the GPU has no room for background work)."""
     dialog_id, user_id, written = dialog.id, dialog.user_id, written_of(dialog)
-    names, filters = (character.name, user_name), list(character.filters or [])
-
-    def submit() -> None:
-        job_id = uuid.uuid4().hex
-        try:
-            if not _gpu_has_room(bus) or not bus.claim(_claim_key(dialog_id), job_id, CLAIM_TTL_S):
-                return
-            messages, upto_id = summary_prompt(*names, written, unwritten)
-            jobs.submit(
-                bus,
-                job_id=job_id,
-                user_id=user_id,
-                kind=KIND,
-                priority=Priority.SUMMARY,
-                messages=messages,
-                max_tokens=MAX_TOKENS,
-                temperature=TEMPERATURE,
-                meta={"dialog_id": dialog_id, "upto_id": upto_id, "filters": filters},
-            )
-        except BusUnavailable:
-            return  # background work: the next message asks again
-
-    on_commit(session, submit)
+    job_id = uuid.uuid4().hex
+    try:
+        if not _gpu_has_room(bus) or not bus.claim(_claim_key(dialog_id), job_id, CLAIM_TTL_S):
+            return
+    except BusUnavailable:
+        return  # background work: the next message asks again
+    messages, upto_id = summary_prompt(character.name, user_name, written, unwritten)
+    jobs.submit(
+        session,
+        bus,
+        job_id=job_id,
+        user_id=user_id,
+        kind=KIND,
+        priority=Priority.SUMMARY,
+        messages=messages,
+        max_tokens=MAX_TOKENS,
+        temperature=TEMPERATURE,
+        meta={"dialog_id": dialog_id, "upto_id": upto_id, "filters": list(character.filters or [])},
+    )
 
 
 def _gpu_has_room(bus: Bus) -> bool:
@@ -156,28 +151,24 @@ class WrittenSummaries:
     def _bus(self) -> Bus:
         return self.app.extensions["mehhost.bus"]
 
-    def on_started(self, job: QueuedJob) -> None:
+    def on_started(self, session: Session, job: QueuedJob) -> None:
         return None
 
-    def on_done(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
-        meta = job.payload["meta"]
-        try:
-            text = mask(clean_summary(text), meta.get("filters") or [])
-            if len(text) < WRITTEN_MIN:
-                return
-            with self.app.app_context(), db.new_session() as session:
-                dialog = session.get(Dialog, meta["dialog_id"])
-                # A newer summary may have landed first (after a restart, say): keep it.
-                if dialog is None or (dialog.written_upto_id or 0) >= meta["upto_id"]:
-                    return
-                dialog.written_summary = text
-                dialog.written_upto_id = meta["upto_id"]
-                session.commit()
-        finally:
-            self._release(job)
+    def on_done(self, session: Session, job: QueuedJob, text: str, done: protocol.Done) -> None:
+        meta = job.meta
+        on_commit(session, lambda: self._release(job))
+        text = mask(clean_summary(text), meta.get("filters") or [])
+        if len(text) < WRITTEN_MIN:
+            return
+        dialog = session.get(Dialog, meta["dialog_id"])
+        # A newer summary may have landed first (after a restart, say): keep it.
+        if dialog is None or (dialog.written_upto_id or 0) >= meta["upto_id"]:
+            return
+        dialog.written_summary = text
+        dialog.written_upto_id = meta["upto_id"]
 
-    def on_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
-        self._release(job)
+    def on_ended(self, session: Session, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
+        on_commit(session, lambda: self._release(job))
 
     def _release(self, job: QueuedJob) -> None:
         with contextlib.suppress(BusUnavailable):  # if so, the claim expires on its own

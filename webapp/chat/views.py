@@ -136,6 +136,7 @@ def send(dialog_id: int):
 @login_required
 def stop(dialog_id: int):
     replies.stop_reply(db.session, get_bus(), _dialog(dialog_id))
+    db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=dialog_id))
 
 

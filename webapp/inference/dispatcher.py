@@ -1,64 +1,85 @@
-"""The dispatcher: owns the fair queue and the node links of this process.
+"""The dispatcher of one web process: runs the deployment's queue on the nodes linked here.
 
-It takes submitted jobs from the bus, starts them on nodes with free capacity, relays what nodes
-send (deltas, done, errors) to each job's bus channel, keeps the partial text for devices that
-join mid-stream, retries a job once when its link drops, and writes the AI status.
+The queue is the database's (inference.queue): every process sees the same order. A dispatcher
+claims the next job when one of its nodes has a free slot, renews the leases of the jobs it
+runs, relays what nodes send (relay.Relay: deltas, the live cut, the partial text), and stores
+each outcome in the transaction that ends its lease. Jobs of a dispatcher that died go back to
+the queue when their lease lapses, and whichever dispatcher notices first re-queues them.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import queue as stdqueue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from pc_node import protocol
 from webapp.bus import Bus, BusUnavailable, SubscriptionClosed
-from webapp.inference import jobs
-from webapp.inference.queue import FairQueue, Priority, QueuedJob, QueueRefused
+from webapp.db import utcnow
+from webapp.inference import jobs, queue
+from webapp.inference.queue import QueuedJob
+from webapp.inference.relay import Relay
 from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
-from webapp.inference.status import write_status
+from webapp.inference.status import (
+    DEFAULT_REPLY_TOKENS,
+    beat,
+    deployment_status,
+    expected_reply_s,
+    write_status,
+)
 from webapp.maintenance.flag import ai_paused
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.samples import ingest as ingest_sample
 
 log = logging.getLogger(__name__)
-PARTIAL_EVERY = 0.2  # seconds between saves of a streaming reply's text so far
+LOST = "Связь с ИИ прервалась."
+FAILED = "ИИ не смог ответить."
+RETRY = " Попробуйте отправить ещё раз."
 
 
 class Dispatcher:
     def __init__(
         self,
         bus: Bus,
+        sessions: Callable[[], Session],
         config: DispatcherConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bus = bus
+        self.sessions = sessions
         self.config = config or DispatcherConfig()
         self.clock = clock
-        self.queue = FairQueue()
+        self.now = now
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.links: list[NodeLink] = []
         self.handlers: dict[str, JobHandler] = {}
-        self._waiting_since: dict[str, float] = {}
-        self._announced: dict[str, tuple[int, float]] = {}
+        self.relay = Relay(bus, clock)
         self._lock = threading.RLock()
         self._control = bus.subscribe(jobs.CONTROL_CHANNEL)
         self._woken_by: tuple[str, dict] | None = None  # the control message the loop woke on
-        self._last_status = -1e9
-        self.job_seconds = 10.0  # moving average of a job's duration, for ETAs
+        self._due: dict[str, float] = {}  # periodic duties -> when they last ran
+        self._announced: dict[str, int] = {}  # waiting job -> the place it was last told
+        self._line_moved = True  # places may have changed: tell the waiting at the next round
+        self.reply_tokens = float(DEFAULT_REPLY_TOKENS)  # moving average, for ETAs
         self.tokens_per_second = 0.0
+        self._paused = False
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         # Completion steps write to the database. They run in order on their own thread (when
         # the dispatcher runs in the background), never on the node link's reader or under the
         # dispatcher's lock: a wait for SQLite's write lock there would hold up every delta.
-        self._steps: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._steps: stdqueue.SimpleQueue[Callable[[], None] | None] = stdqueue.SimpleQueue()
         self._steps_thread: threading.Thread | None = None
-        self._paused_checked = -1e9
-        self._paused = False
 
     # ----- links -------------------------------------------------------------------------------
     def attach(
@@ -73,16 +94,17 @@ class Dispatcher:
         with self._lock:
             self.links.append(link)
         log.info("node %s linked: %s, capacity %d", hello.node_id, hello.model, hello.capacity)
+        self._due.pop("status", None)
         self.tick()
         return link
 
     def detach(self, link: NodeLink, reason: str) -> None:
-        """The link is gone: retry its jobs once elsewhere (or on reconnect), fail the rest."""
+        """The link is gone: its jobs go back to the front of the queue (or fail, out of tries)."""
         with self._lock:
             if link not in self.links:
                 return
             self.links.remove(link)
-            orphans = list(link.running.values())
+            orphans = [r for r in link.running.values() if r.stopping_since is None]
             link.running.clear()
         log.warning("node %s unlinked: %s", link.hello.node_id, reason)
         try:
@@ -90,8 +112,8 @@ class Dispatcher:
         except Exception as exc:
             log.debug("closing node %s: %s", link.hello.node_id, exc)
         for running in orphans:
-            self._retry_or_fail(running.job, "Связь с ИИ прервалась.")
-        self._write_status(force=True)
+            self._after(lambda job=running.job: self._give_back(job, LOST, count_attempt=True))
+        self._after(self._write_status)
 
     def on_frame(self, link: NodeLink, message: protocol.Message) -> None:
         """Everything a node sends comes through here (from its socket's reader)."""
@@ -111,59 +133,50 @@ class Dispatcher:
     def _on_delta(self, link: NodeLink, delta: protocol.Delta) -> None:
         with self._lock:
             running = link.running.get(delta.job_id)
-            if running is None or delta.seq != running.next_seq:
-                return  # a late frame of a cancelled job, or a duplicate
+            if running is None:
+                log.info("node %s: delta for a job it does not hold", link.hello.node_id)
+                return
+            if running.stopping_since is not None or delta.seq != running.next_seq:
+                return  # a late frame of a stopped job, or a duplicate
             running.next_seq += 1
             running.text.append(delta.text)
             if running.first_token_at is None:
                 running.first_token_at = self.clock()
-        # The text so far, for devices that join mid-reply, is stored at most every
-        # PARTIAL_EVERY seconds (and on the first delta): writing the whole, growing text on
-        # every delta would cost O(n^2). A joining device that finds it a little behind sees a
-        # gap in the numbering and fetches it again (chat.socket).
-        now = self.clock()
-        if delta.seq == 0 or now - running.partial_saved >= PARTIAL_EVERY:
-            running.partial_saved = now
-            text = "".join(running.text[: delta.seq + 1])
-            self.bus.set(jobs.partial_key(delta.job_id), {"text": text, "seq": delta.seq}, ttl=600)
-        self._event(delta.job_id, "delta", seq=delta.seq, text=delta.text)
+            overflowed = self.relay.delta(running, delta.text)
+            if overflowed:
+                running.stopping_since = self.clock()
+        if overflowed:
+            # The reply reached the length it will be stored at: stored now, exactly as
+            # people watched it, and the node stops generating what nobody would see.
+            self._send_cancel(link, delta.job_id)
+            done = protocol.Done(
+                job_id=delta.job_id,
+                tokens=running.next_seq,
+                prompt_ms=0,
+                generation_ms=0,
+                finish_reason="length",
+            )
+            self._after(lambda: self._finished(running.job, running.text_so_far(), done))
 
     def _on_done(self, link: NodeLink, done: protocol.Done) -> None:
         with self._lock:
             running = link.running.pop(done.job_id, None)
         if running is None:
+            log.info("node %s: done for a job it does not hold", link.hello.node_id)
             return
-        text = "".join(running.text)
-        elapsed = max(self.clock() - running.started, 1e-3)
-        self.job_seconds = 0.8 * self.job_seconds + 0.2 * elapsed
+        if running.stopping_since is not None:  # cancelled or cut: its outcome is stored
+            self.tick()
+            return
+        self.relay.flush(running)
+        if done.tokens:
+            self.reply_tokens = 0.8 * self.reply_tokens + 0.2 * done.tokens
         if done.generation_ms > 0 and done.tokens:
             rate = done.tokens / (done.generation_ms / 1000)
             self.tokens_per_second = (
                 rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
             )
-        self._after(lambda: self._finished(running.job, text, done))
+        self._after(lambda: self._finished(running.job, running.text_so_far(), done))
         self.tick()
-
-    def _finished(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
-        handler = self._handler(job)
-        if handler is not None:
-            try:
-                handler.on_done(job, text, done)
-            except Exception:
-                log.exception("completion handler failed for job %s", done.job_id)
-                self._event(
-                    done.job_id, "error", message="Не удалось сохранить ответ.", retryable=True
-                )
-                return
-        self._event(
-            done.job_id,
-            "done",
-            text=text,
-            tokens=done.tokens,
-            finish_reason=done.finish_reason,
-            first_token_ms=done.prompt_ms,
-        )
-        self.bus.delete(jobs.partial_key(done.job_id))
 
     def _on_error(self, link: NodeLink, error: protocol.Error) -> None:
         if error.job_id is None:
@@ -172,192 +185,108 @@ class Dispatcher:
         with self._lock:
             running = link.running.pop(error.job_id, None)
         if running is None:
+            log.info("node %s: error for a job it does not hold", link.hello.node_id)
             return
-        if error.retryable:
-            self._retry_or_fail(running.job, "ИИ не смог ответить.")
+        if running.stopping_since is not None:
+            self.tick()
+            return
+        job = running.job
+        if error.code == "busy":
+            # The node is still finishing something (a reply just stopped, say): the job was
+            # never started, it goes back to the front of the line and this link waits a moment.
+            link.rest_until = self.clock() + 0.5
+            self._after(lambda: self._give_back(job, None, count_attempt=False))
+        elif error.retryable:
+            self._after(lambda: self._give_back(job, FAILED, count_attempt=True))
         else:
-            self._fail(
-                running.job, "ИИ не смог ответить. Попробуйте ещё раз.", "".join(running.text)
-            )
+            partial = running.text_so_far()
+            self._after(lambda: self._ended(job, partial, FAILED + RETRY))
         self.tick()
 
-    # ----- jobs -------------------------------------------------------------------------------
-    def _retry_or_fail(self, job: QueuedJob, reason: str) -> None:
-        if job.attempts < self.config.max_attempts:
-            with self._lock:
-                self.queue.push_front(job)
-                self._waiting_since.setdefault(job.job_id, self.clock())
-            self.bus.delete(jobs.partial_key(job.job_id))
-            self._event(job.job_id, "restart", message=reason + " Пробуем ещё раз.")
-        else:
-            self._fail(job, reason + " Попробуйте отправить ещё раз.")
+    def _send_cancel(self, link: NodeLink, job_id: str) -> None:
+        try:
+            link.send(protocol.Cancel(job_id=job_id))
+        except Exception as exc:  # the link check will notice a dead socket
+            log.debug("cancel of %s not delivered: %s", job_id, exc)
 
-    def _fail(self, job: QueuedJob, message: str, partial: str = "") -> None:
-        self._waiting_since.pop(job.job_id, None)
-        self._announced.pop(job.job_id, None)
-        self.bus.delete(jobs.partial_key(job.job_id))
-
-        def ended() -> None:
-            self._notify_ended(job, partial, cancelled=False)
-            self._event(job.job_id, "error", message=message, retryable=True)
-
-        self._after(ended)
+    # ----- outcomes (steps: in order, off the link's reader) ----------------------------------
+    def _transaction(self, work: Callable[[Session], Any]) -> Any:
+        """Run `work` in a transaction of its own; None (logged) when it failed."""
+        try:
+            with self.sessions() as session:
+                result = work(session)
+                session.commit()
+                return result
+        except Exception:
+            log.exception("dispatcher transaction failed")
+            return None
 
     def _handler(self, job: QueuedJob) -> JobHandler | None:
-        return self.handlers.get(job.payload.get("kind", ""))
-
-    def _notify_ended(self, job: QueuedJob, partial: str, *, cancelled: bool) -> None:
-        handler = self._handler(job)
-        if handler is None:
-            return
-        try:
-            handler.on_ended(job, partial, cancelled=cancelled)
-        except Exception:
-            log.exception("end handler failed for job %s", job.job_id)
-
-    def cancel(self, job_id: str) -> None:
-        if self._cancel(job_id):
-            self.tick()
-
-    def _background_to_stop(self, busy: set[int]) -> str | None:
-        """Every slot is taken and someone's job could start: the newest background job (a
-        summary nobody waits for) to stop to make room. It is asked for again later."""
-        waiting = self.queue.peek_next(busy)
-        if waiting is None or waiting.background:
-            return None
-        running = [r for link in self.links for r in link.running.values() if r.job.background]
-        if not running:
-            return None
-        return max(running, key=lambda r: r.started).job.job_id
-
-    def _cancel(self, job_id: str) -> bool:
-        """Stop the job, waiting or running; the caller ticks. True when there was one."""
-        with self._lock:
-            waiting = self.queue.cancel(job_id)
-            running_on = next((link for link in self.links if job_id in link.running), None)
-            running = running_on.running.pop(job_id) if running_on is not None else None
-        if running_on is not None:
-            try:
-                running_on.send(protocol.Cancel(job_id=job_id))
-            except Exception as exc:  # the link check will notice a dead socket
-                log.debug("cancel of %s not delivered: %s", job_id, exc)
-        job = waiting or (running.job if running is not None else None)
-        if job is not None:
-            self._waiting_since.pop(job_id, None)
-            self._announced.pop(job_id, None)
-            self.bus.delete(jobs.partial_key(job_id))
-            partial = "".join(running.text) if running is not None else ""
-
-            def ended() -> None:
-                self._notify_ended(job, partial, cancelled=True)
-                self._event(job_id, "cancelled")
-
-            self._after(ended)
-        return job is not None
-
-    def _take_submissions(self) -> None:
-        while True:
-            try:
-                item = self.bus.pop(jobs.SUBMIT_QUEUE)
-            except BusUnavailable:
-                return
-            if item is None:
-                return
-            job = QueuedJob(
-                job_id=item["job_id"],
-                user_id=int(item["user_id"]),
-                priority=Priority(item.get("priority", Priority.USER)),
-                payload=item,
-            )
-            try:
-                with self._lock:
-                    self.queue.push(job)
-                    self._waiting_since[job.job_id] = self.clock()
-            except QueueRefused:
-                self._event(
-                    job.job_id,
-                    "error",
-                    retryable=False,
-                    message="Дождитесь ответа на предыдущее сообщение.",
-                )
-
-    def _take_controls(self) -> None:
-        while (received := self._woken_by or self._control.get()) is not None:
-            self._woken_by = None
-            _channel, message = received
-            if message.get("action") == "cancel":
-                self.cancel(str(message.get("job_id")))
-            elif message.get("action") == "revoke_key":
-                for link in [x for x in self.links if x.key_id == message.get("key_id")]:
-                    self.detach(link, "API key revoked")
-
-    def _maintenance_pause(self) -> bool:
-        """During a stop of the AI no job starts (running ones finish, waiting ones wait for
-        the end); the flag is read at most four times a second."""
-        now = self.clock()
-        if now - self._paused_checked >= 0.25:
-            self._paused_checked = now
-            try:
-                self._paused = ai_paused(self.bus) is not None
-            except BusUnavailable:
-                self._paused = False
-        return self._paused
-
-    def _start_jobs(self) -> None:
-        if self._maintenance_pause():
-            return
-        while True:
-            with self._lock:
-                link = max(self.links, key=lambda item: item.free, default=None)
-                if link is None:
-                    return
-                busy = {
-                    r.job.user_id
-                    for item in self.links
-                    for r in item.running.values()
-                    if not r.job.background
-                }
-                if link.free <= 0:
-                    # Full: only stopping a background job for a person's waiting one makes room.
-                    stop = self._background_to_stop(busy)
-                    if stop is None:
-                        return
-                else:
-                    stop, job = None, self.queue.pop_next(busy)
-                    if job is None:
-                        return
-                    job.attempts += 1
-                    link.running[job.job_id] = Running(job, started=self.clock())
-                    self._waiting_since.pop(job.job_id, None)
-                    self._announced.pop(job.job_id, None)
-            if stop is not None:  # outside the lock: stopping it sends to the node
-                log.info("background job %s stopped for a waiting reply", stop)
-                self._cancel(stop)
-                continue
-            payload = job.payload
-            try:
-                link.send(
-                    protocol.Job(
-                        job_id=job.job_id,
-                        messages=payload["messages"],
-                        max_tokens=payload["max_tokens"],
-                        temperature=payload.get("temperature", 0.7),
-                        stop=payload.get("stop", []),
-                    )
-                )
-            except Exception as exc:
-                self.detach(link, f"send failed: {exc}")
-                continue
-            self._after(lambda job=job, node=link.hello.node_id: self._started(job, node))
+        return self.handlers.get(job.kind)
 
     def _started(self, job: QueuedJob, node_id: str) -> None:
         handler = self._handler(job)
         if handler is not None:
-            try:
-                handler.on_started(job)
-            except Exception:
-                log.exception("start handler failed for job %s", job.job_id)
+            self._transaction(lambda session: handler.on_started(session, job))
         self._event(job.job_id, "started", node=node_id)
+
+    def _finished(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
+        handler = self._handler(job)
+
+        def store(session: Session) -> bool:
+            if not queue.finish(session, job, self.owner):
+                return False  # the lease lapsed meanwhile: the job runs elsewhere now
+            if handler is not None:
+                handler.on_done(session, job, text, done)
+            return True
+
+        stored = self._transaction(store)
+        if stored is None:
+            self._event(job.job_id, "error", message="Не удалось сохранить ответ.", retryable=True)
+        elif stored:
+            self._event(
+                job.job_id,
+                "done",
+                text=text,
+                tokens=done.tokens,
+                finish_reason=done.finish_reason,
+                first_token_ms=done.prompt_ms,
+            )
+        self.relay.forget(job.job_id)
+
+    def _ended(
+        self, job: QueuedJob, partial: str, message: str | None, *, held: bool = True
+    ) -> None:
+        """The job ends without an answer: stopped (message None) or failed. `held`: it is ours
+        to end (a lease); otherwise it was already taken out of the queue."""
+        handler = self._handler(job)
+
+        def store(session: Session) -> bool:
+            if held and not queue.finish(session, job, self.owner):
+                return False
+            if handler is not None:
+                handler.on_ended(session, job, partial, cancelled=message is None)
+            return True
+
+        if self._transaction(store):
+            if message is None:
+                self._event(job.job_id, "cancelled")
+            else:
+                self._event(job.job_id, "error", message=message, retryable=True)
+        self.relay.forget(job.job_id)
+
+    def _give_back(self, job: QueuedJob, reason: str | None, *, count_attempt: bool) -> None:
+        """Back to the front of the queue; out of tries, it fails visibly instead."""
+        if count_attempt and job.attempt >= self.config.max_attempts:
+            self._ended(job, "", (reason or FAILED) + RETRY)
+            return
+        back = self._transaction(
+            lambda session: queue.give_back(session, job, self.owner, count_attempt=count_attempt)
+        )
+        self.relay.forget(job.job_id)
+        if back and reason:
+            self._event(job.job_id, "restart", message=reason + " Пробуем ещё раз.")
+        jobs.wake(self.bus)
 
     def _after(self, step: Callable[[], None]) -> None:
         """Run a completion step: in order on the steps' thread when the dispatcher runs in the
@@ -378,39 +307,188 @@ class Dispatcher:
             # all of them. Each step now lets the other greenlets take a turn first.
             time.sleep(0)
 
-    def _announce_positions(self) -> None:
-        """Tell each waiting job its place and ETA when it changed: at once near the front of the
-        line, at most once a second further back (a long line would otherwise hear of every
-        step forward, which is a lot of traffic for nothing)."""
-        capacity = sum(link.hello.capacity for link in self.links) or 1
-        running = sum(len(link.running) for link in self.links)
-        now = self.clock()
+    # ----- control --------------------------------------------------------------------------
+    def cancel(self, job_id: str) -> None:
+        """Stop a job this dispatcher runs (the queue already marked it): the node stops, the
+        slot frees when it confirms, the partial text is kept."""
+        found = self._running(job_id)
+        if found is None:
+            return
+        link, running = found
         with self._lock:
-            waiting = list(self.queue)
-        for place, job in enumerate(waiting, start=1):
-            if job.background:
-                break  # nobody waits for it; background lanes come last
-            last_place, last_time = self._announced.get(job.job_id, (None, -1e9))
-            if last_place == place or (place > 3 and now - last_time < 1.0):
-                continue
-            self._announced[job.job_id] = (place, now)
-            eta = (running / capacity + (place - 1) / capacity + 1) * self.job_seconds
-            self._event(
-                job.job_id, "queued", position=place, eta_s=round(eta), online=bool(self.links)
+            if running.stopping_since is not None:
+                return
+            running.stopping_since = self.clock()
+        self._send_cancel(link, job_id)
+        partial = running.text_so_far()
+        self._after(lambda: self._ended(running.job, partial, None))
+
+    def _drop(self, job_id: str) -> None:
+        """A job whose lease is not ours any more: stop it on the node, store nothing."""
+        found = self._running(job_id)
+        if found is None:
+            return
+        link, running = found
+        running.stopping_since = self.clock()
+        self._send_cancel(link, job_id)
+        log.warning("job %s: lease lost, it runs elsewhere now", job_id)
+
+    def _running(self, job_id: str) -> tuple[NodeLink, Running] | None:
+        with self._lock:
+            for link in self.links:
+                if job_id in link.running:
+                    return link, link.running[job_id]
+        return None
+
+    def _take_controls(self) -> None:
+        while (received := self._woken_by or self._control.get()) is not None:
+            self._woken_by = None
+            _channel, message = received
+            self._line_moved = True
+            if message.get("action") == "cancel":
+                self.cancel(str(message.get("job_id")))
+            elif message.get("action") == "revoke_key":
+                for link in [x for x in self.links if x.key_id == message.get("key_id")]:
+                    self.detach(link, "API key revoked")
+
+    def _maintenance_pause(self) -> bool:
+        """During a stop of the AI no job starts (running ones finish, waiting ones wait)."""
+        if self._every("pause", 0.25):
+            try:
+                self._paused = ai_paused(self.bus) is not None
+            except BusUnavailable:
+                self._paused = False
+        return self._paused
+
+    # ----- scheduling -----------------------------------------------------------------------
+    def _start_jobs(self) -> None:
+        if self._maintenance_pause():
+            return
+        while True:
+            now = self.clock()
+            with self._lock:
+                ready = [item for item in self.links if item.rest_until <= now]
+                link = max(ready, key=lambda item: item.free, default=None)
+            if link is None or link.free <= 0:
+                return
+            job = self._transaction(
+                lambda session: queue.claim_next(session, self.owner, self.now())
             )
+            if job is None:
+                return
+            self._line_moved = True
+            with self._lock:
+                if link not in self.links:  # gone meanwhile: the job goes back
+                    self._after(lambda job=job: self._give_back(job, None, count_attempt=False))
+                    continue
+                link.running[job.job_id] = Running(job, started=self.clock())
+            payload = job.payload
+            try:
+                link.send(
+                    protocol.Job(
+                        job_id=job.job_id,
+                        messages=payload["messages"],
+                        max_tokens=payload["max_tokens"],
+                        temperature=payload.get("temperature", 0.7),
+                        stop=payload.get("stop", []),
+                    )
+                )
+            except Exception as exc:
+                self.detach(link, f"send failed: {exc}")
+                continue
+            self._after(lambda job=job, node=link.hello.node_id: self._started(job, node))
+
+    def _stop_background_for_people(self) -> None:
+        """Every slot is taken and a person waits: the newest background job (a summary nobody
+        waits for) stops to make room; it is asked for again later."""
+        with self._lock:
+            if any(link.free > 0 for link in self.links):
+                return
+            background = [
+                r
+                for link in self.links
+                for r in link.running.values()
+                if r.job.background and r.stopping_since is None
+            ]
+        if not background or not self._announced:
+            return
+        newest = max(background, key=lambda r: r.started).job
+        log.info("background job %s stopped for a waiting reply", newest.job_id)
+        stopped = self._transaction(lambda session: queue.cancel(session, newest.job_id))
+        if stopped is not None:
+            self.cancel(newest.job_id)
+
+    def _renew_leases(self) -> None:
+        with self._lock:
+            mine = [
+                job_id
+                for link in self.links
+                for job_id, r in link.running.items()
+                if r.stopping_since is None
+            ]
+            stale = [
+                (link, job_id)
+                for link in self.links
+                for job_id, r in link.running.items()
+                if r.stopping_since is not None
+                and self.clock() - r.stopping_since > self.config.cancel_grace
+            ]
+            for link, job_id in stale:  # the node never confirmed: the slot is free anyway
+                link.running.pop(job_id, None)
+        if not mine:
+            return
+        renewed = self._transaction(lambda s: queue.renew(s, self.owner, mine, self.now()))
+        if renewed is None:
+            return  # the database is away: try again next round (the lease has slack)
+        held, stop = renewed
+        for job_id in mine:
+            if job_id not in held:
+                self._drop(job_id)
+            elif job_id in stop:
+                self.cancel(job_id)
+
+    def _requeue_lapsed(self) -> None:
+        lapsed = self._transaction(
+            lambda session: queue.requeue_lapsed(session, self.now(), self.config.max_attempts)
+        )
+        if lapsed is None:
+            return
+        for job in lapsed.requeued:
+            self.bus.delete(jobs.partial_key(job.job_id))
+            self._event(job.job_id, "restart", message=LOST + " Пробуем ещё раз.")
+        for job in lapsed.failed:
+            self._after(lambda job=job: self._ended(job, "", LOST + RETRY, held=False))
+        for job in lapsed.cancelled:
+            self._after(lambda job=job: self._ended(job, "", None, held=False))
+        if lapsed.requeued:
+            log.warning("re-queued %d jobs whose holder stopped renewing", len(lapsed.requeued))
 
     def _expire_waiting(self) -> None:
-        now = self.clock()
-        expired = [
-            job_id
-            for job_id, since in self._waiting_since.items()
-            if now - since > self.config.queue_timeout
-        ]
-        for job_id in expired:
-            with self._lock:
-                job = self.queue.cancel(job_id)
-            if job is not None:
-                self._fail(job, "ИИ сейчас недоступен. Попробуйте позже.")
+        expired = self._transaction(
+            lambda session: queue.expire_waiting(session, self.now(), self.config.queue_timeout)
+        )
+        message = "ИИ сейчас недоступен. Попробуйте позже."
+        for job in expired or []:
+            self._after(lambda job=job: self._ended(job, "", message, held=False))
+
+    def _announce_positions(self) -> None:
+        """Tell each waiting person their place and ETA when it changed."""
+        places = self._transaction(queue.positions)
+        if places is None:
+            return
+        capacity = sum(link.hello.capacity for link in self.links) or 1
+        per_reply = self.reply_seconds()
+        for job_id, place in places.items():
+            if self._announced.get(job_id) == place:
+                continue
+            self._announced[job_id] = place
+            eta = ((place - 1) / capacity + 1.5) * per_reply
+            self._event(job_id, "queued", position=place, eta_s=round(eta), online=True)
+        for job_id in [x for x in self._announced if x not in places]:
+            del self._announced[job_id]
+
+    def reply_seconds(self) -> float:
+        return expected_reply_s(self.tokens_per_second, self.reply_tokens)
 
     def _check_links(self) -> None:
         now = self.clock()
@@ -425,69 +503,90 @@ class Dispatcher:
                     self.detach(link, f"ping failed: {exc}")
 
     # ----- status and loop ----------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        links = list(self.links)
-        if not links:
-            return {"state": "offline", "queue": self.queue.waiting()}
-        capacity = sum(link.hello.capacity for link in links)
-        running = sum(len(link.running) for link in links)
-        # Background jobs give way to people's (see _preempt_background): they make nobody
-        # wait, so they do not make the AI look busy either.
-        background = sum(r.job.background for link in links for r in link.running.values())
-        waiting = self.queue.waiting()
-        wait = (running - background + waiting) / capacity * self.job_seconds
-        newest = max(link.last_seen for link in links)
-        return {
-            "state": "overloaded" if wait > self.config.overload_wait else "online",
-            "model": links[0].hello.model,
-            "nodes": [link.hello.node_id for link in links],
-            "queue": waiting,
-            "background": background + self.queue.waiting(background=True),
-            "running": running,
-            "capacity": capacity,
-            "expected_wait_s": round(wait, 1),
-            "tokens_per_s": round(self.tokens_per_second, 1),
-            "last_heartbeat": datetime.now(UTC).timestamp() - (self.clock() - newest),
-        }
+    def _write_status(self) -> None:
+        """Heartbeats of the nodes linked here, then the deployment's status from everyone's."""
+        with self._lock:
+            nodes = [
+                {
+                    "id": f"{self.owner}:{index}:{link.hello.node_id}"[:120],
+                    "node_id": link.hello.node_id[:64],
+                    "model": link.hello.model[:120],
+                    "context_size": link.hello.context_size,
+                    "capacity": link.hello.capacity,
+                    "running": len(link.running),
+                    "tokens_per_s": round(self.tokens_per_second, 2),
+                }
+                for index, link in enumerate(self.links)
+            ]
 
-    def _write_status(self, force: bool = False) -> None:
-        now = self.clock()
-        if not force and now - self._last_status < self.config.status_every:
+        def work(session: Session) -> dict[str, Any]:
+            now = self.now()
+            beat(session, self.owner, nodes, now)
+            session.flush()
+            return deployment_status(
+                session,
+                now,
+                overload_wait=self.config.overload_wait,
+                reply_tokens=self.reply_tokens,
+            )
+
+        record = self._transaction(work)
+        if record is None:
             return
-        self._last_status = now
         try:
-            write_status(self.bus, self.status())
+            write_status(self.bus, record)
         except BusUnavailable:
             log.warning("cannot write the AI status: bus unavailable")
+
+    def _every(self, duty: str, seconds: float) -> bool:
+        now = self.clock()
+        if now - self._due.get(duty, -1e9) < seconds:
+            return False
+        self._due[duty] = now
+        return True
 
     def tick(self) -> None:
         """One round of work; cheap when there is nothing to do."""
         with self._lock:
             self._take_controls()
-            if self.links:  # only a dispatcher that can run jobs takes from the shared queue
-                self._take_submissions()
             self._check_links()
+        config = self.config
+        if self._every("lapsed", config.lapsed_every):
+            self._requeue_lapsed()
+        if self._every("expire", 5.0):
             self._expire_waiting()
-            self._start_jobs()
+        if not self.links:
+            return  # only a dispatcher with nodes runs, renews, announces and reports
+        if self._every("renew", config.renew_every):
+            self._renew_leases()
+        self._start_jobs()
+        if self._line_moved or self._every("announce", 1.0):
+            self._line_moved = False
             self._announce_positions()
+            self._stop_background_for_people()
+        if self._every("status", config.status_every):
             self._write_status()
 
     def _event(self, job_id: str, event: str, **data: Any) -> None:
-        self.bus.publish(jobs.job_channel(job_id), {"event": event, "job_id": job_id, **data})
+        try:
+            self.bus.publish(jobs.job_channel(job_id), {"event": event, "job_id": job_id, **data})
+        except BusUnavailable:
+            log.warning("job %s: %s not published, bus unavailable", job_id, event)
 
-    def start(self, interval: float = 0.05) -> None:
+    def start(self) -> None:
         """Run tick() in a background thread (a greenlet under gevent) until stop()."""
         if self._thread is not None:
             return
 
         def loop() -> None:
             while not self._stop.is_set():
-                # A round every `interval`, or at once when a job is submitted or cancelled (a
-                # control message): a new job must not wait for the next round to start.
+                # A round every poll_every, or at once when a job is submitted or cancelled.
                 try:
-                    self._woken_by = self._control.get(timeout=interval)
+                    self._woken_by = self._control.get(timeout=self.config.poll_every)
                 except SubscriptionClosed:
                     return
+                except BusUnavailable:
+                    time.sleep(self.config.poll_every)
                 if self._stop.is_set():
                     return
                 try:

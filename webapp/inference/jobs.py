@@ -1,18 +1,25 @@
 """Submitting and cancelling inference jobs, and the names of their bus channels.
 
-Any process (web worker, Huey worker) submits through the bus; the dispatcher that holds a node
-link picks jobs up, and every event about a job is published on its own channel.
+A job is a row of the deployment's queue (inference.queue), written in the caller's
+transaction: a message and the job for its reply are stored together or not at all. The bus
+only wakes the dispatchers (they also look at the queue a few times a second) and carries each
+job's events on its own channel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from datetime import datetime
 from typing import Any
 
-from webapp.bus import Bus
+from sqlalchemy.orm import Session
+
+from webapp.bus import Bus, BusUnavailable
+from webapp.db import on_commit, utcnow
+from webapp.inference import queue
 from webapp.inference.queue import Priority
 
-SUBMIT_QUEUE = "inference:submit"
 CONTROL_CHANNEL = "inference:control"
 MAX_TOKENS_CAP = 2048
 
@@ -26,6 +33,7 @@ def partial_key(job_id: str) -> str:
 
 
 def submit(
+    session: Session,
     bus: Bus,
     *,
     user_id: int,
@@ -36,33 +44,57 @@ def submit(
     priority: Priority = Priority.USER,
     meta: dict[str, Any] | None = None,
     job_id: str | None = None,
+    max_chars: int | None = None,
+    now: datetime | None = None,
 ) -> str:
-    """Queue a generation; returns the job id whose channel will carry its events.
+    """Queue a generation (once the transaction commits); returns the job id whose channel will
+    carry its events.
 
     `kind` picks the completion handler that stores the result (e.g. "chat_reply"); `meta` is
-    handed to it untouched.
+    handed to it untouched. `max_chars`: the reply is cut there, live, as it will be stored.
     """
     job_id = job_id or uuid.uuid4().hex
-    bus.push(
-        SUBMIT_QUEUE,
-        {
-            "job_id": job_id,
-            "user_id": user_id,
-            "kind": kind,
-            "priority": int(priority),
+    queue.enqueue(
+        session,
+        job_id=job_id,
+        user_id=user_id,
+        kind=kind,
+        priority=priority,
+        payload={
             "messages": messages,
             "max_tokens": max(1, min(int(max_tokens), MAX_TOKENS_CAP)),
             "temperature": float(temperature),
+            "max_chars": max_chars,
             "meta": meta or {},
         },
+        now=now or utcnow(),
     )
-    bus.publish(CONTROL_CHANNEL, {"action": "submitted"})  # wakes the dispatcher at once
+    on_commit(session, lambda: wake(bus))
     return job_id
 
 
-def cancel(bus: Bus, job_id: str) -> None:
-    """Stop a job wherever it is: waiting in the queue or generating on the node."""
-    bus.publish(CONTROL_CHANNEL, {"action": "cancel", "job_id": job_id})
+def wake(bus: Bus) -> None:
+    """Tell the dispatchers at once that there is work (they would see it within a moment)."""
+    with contextlib.suppress(BusUnavailable):
+        bus.publish(CONTROL_CHANNEL, {"action": "submitted"})
+
+
+def cancel(session: Session, bus: Bus, job_id: str) -> str | None:
+    """Stop a job wherever it is: a waiting one leaves the queue with this transaction; a
+    running one is marked, and its dispatcher stops it on the node (told at once through the
+    bus, and in any case at its next lease renewal). Returns "queued", "running" or None."""
+    found = queue.cancel(session, job_id)
+    if found is None:
+        return None
+    where, _job = found
+
+    def tell() -> None:
+        with contextlib.suppress(BusUnavailable):
+            bus.publish(CONTROL_CHANNEL, {"action": "cancel", "job_id": job_id})
+
+    if where == queue.RUNNING:
+        on_commit(session, tell)
+    return where
 
 
 def partial(bus: Bus, job_id: str) -> tuple[str, int]:

@@ -7,6 +7,7 @@ import threading
 
 from flask import Flask
 
+from webapp.extensions import db
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
 
 _lock = threading.Lock()
@@ -18,6 +19,7 @@ def get_dispatcher(app: Flask) -> Dispatcher:
         if dispatcher is None:
             dispatcher = Dispatcher(
                 app.extensions["mehhost.bus"],
+                db.new_session,
                 app.extensions.get("mehhost.dispatcher_config") or DispatcherConfig(),
             )
             for kind, handler in app.extensions.get("mehhost.job_handlers", {}).items():

@@ -30,7 +30,8 @@ FORMAT = 1
 KEEP = 14  # newest dumps kept by rotation
 BATCH = 1000
 NAME = re.compile(r"^mehhost-\d{8}-\d{6}\.jsonl\.gz$")
-SKIPPED_TABLES = {"alembic_version"}
+# The lock row comes with the schema (its migration), heartbeats are minutes old by any restore.
+SKIPPED_TABLES = {"alembic_version", "inference_locks", "inference_nodes"}
 
 
 class BackupError(RuntimeError):
