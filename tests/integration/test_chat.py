@@ -12,9 +12,9 @@ from pc_node import protocol
 from tests import factories
 from tests.conftest import csrf_token
 from tests.fakes import FakeSocket
+from tests.queued import as_job, take_job, waiting_jobs
 from webapp.chat.models import Dialog, Favorite, Message, Status
 from webapp.db import utcnow
-from tests.queued import as_job, take_job, waiting_jobs
 from webapp.extensions import db
 
 

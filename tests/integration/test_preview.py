@@ -2,8 +2,8 @@ from sqlalchemy import func, select
 
 from pc_node import protocol
 from tests.integration.test_character_editor import form_data
-from webapp.chat.models import Dialog
 from tests.queued import as_job, clear_queue, take_job
+from webapp.chat.models import Dialog
 from webapp.inference.queue import Priority
 
 
