@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools
+.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools redis
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -50,10 +50,29 @@ $(MO): webapp/translations/en/LC_MESSAGES/messages.po $(VENV)/.installed
 migrate: setup
 	$(BIN)/alembic upgrade head
 
-run: migrate fonts
-	$(BIN)/flask --app app bootstrap
-	$(BIN)/flask --app app analysis train --if-missing
+# `make run` has production semantics: web, worker and node are separate processes, so what
+# crosses them (maintenance broadcasts, job events, status, drafts) goes through a real Redis,
+# a private one on RUN_REDIS_PORT that keeps nothing on disk (or REDIS_URL when set). Running
+# web and worker in one process instead would put PDF reports and model training on the event
+# loop that holds every chat socket. Bootstrap and training run before and need only the DB.
+RUN_REDIS_PORT ?= 6390
+export RUN_REDIS_PORT
+export RUN_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:$(RUN_REDIS_PORT)/0)
+
+run: migrate fonts redis
+	REDIS_URL= $(BIN)/flask --app app bootstrap
+	REDIS_URL= $(BIN)/flask --app app analysis train --if-missing
 	$(BIN)/honcho start -f Procfile
+
+# Debian's redis-server for `make run` and the tests that run the real processes; installed
+# here when we can, with policy-rc.d holding its system service stopped (we start our own).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    hold=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; hold=1; }; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; \
+	    [ $$hold = 0 ] || rm -f /usr/sbin/policy-rc.d; \
+	  else echo "redis-server is missing: sudo apt-get install redis-server (make run needs it)"; exit 1; fi; }
 
 # PDF reports are set in DejaVu (Cyrillic) through fontconfig: Debian's fonts-dejavu-core.
 fonts:
@@ -80,7 +99,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium (browser tests are skipped)"; fi; }
 
-test: setup fonts browser ops-tools
+test: setup fonts browser ops-tools redis
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -101,3 +101,18 @@ def test_a_broken_settings_file_line_is_reported(tmp_path):
     (tmp_path / "settings.env").write_text("SMTP_PORT 25\n")
     with pytest.raises(ConfigError, match="settings.env:1"):
         load_settings(env(tmp_path))
+
+
+def test_the_task_queue_in_redis_carries_the_deployments_prefix(tmp_path):
+    from workers.huey_app import make_huey
+
+    def queue_key(prefix: str) -> str:
+        env = {
+            "INSTANCE_PATH": str(tmp_path),
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "REDIS_PREFIX": prefix,
+        }
+        return make_huey(load_settings(env)).storage.queue_key
+
+    assert queue_key("site-a:") == "huey.redis.site-a:huey"
+    assert queue_key("site-a:") != queue_key("site-b:")
