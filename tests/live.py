@@ -47,6 +47,18 @@ class LiveServer:
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None  # gunicorn's master
 
+    def sessions(self):
+        """Sessions on this server's database (made once), for tests that act as another
+        process of the deployment would."""
+        if getattr(self, "_sessions", None) is None:
+            from sqlalchemy.orm import sessionmaker
+
+            from webapp.db import make_engine
+
+            url = self.env.get("DATABASE_URL") or f"sqlite:///{self.instance / 'mehhost.db'}"
+            self._sessions = sessionmaker(bind=make_engine(url), expire_on_commit=False)
+        return self._sessions()
+
     def flask(self, *args: str) -> str:
         """Run a `flask` command against this server's instance; its output."""
         done = subprocess.run(
@@ -68,7 +80,8 @@ def live_server(instance: Path, *gunicorn_args: str, **env_overrides: str):
         "MEHHOST_ENV": "development",
         **env_overrides,
     }
-    env.pop("DATABASE_URL", None)
+    if "DATABASE_URL" not in env_overrides:
+        env.pop("DATABASE_URL", None)
     subprocess.run(
         [BIN / "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
     )

@@ -46,14 +46,17 @@ def submit(server, max_tokens: int = 16):
     """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
     job_id = uuid.uuid4().hex
     listener = server.bus.subscribe(jobs.job_channel(job_id))
-    jobs.submit(
-        server.bus,
-        job_id=job_id,
-        user_id=int(uuid.uuid4().int % 10**6),
-        kind="test",
-        max_tokens=max_tokens,
-        messages=[{"role": "user", "content": "Say hello in one word."}],
-    )
+    with server.sessions() as session:
+        jobs.submit(
+            session,
+            server.bus,
+            job_id=job_id,
+            user_id=int(uuid.uuid4().int % 10**6),
+            kind="test",
+            max_tokens=max_tokens,
+            messages=[{"role": "user", "content": "Say hello in one word."}],
+        )
+        session.commit()
     return job_id, listener
 
 

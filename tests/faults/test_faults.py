@@ -1,0 +1,240 @@
+"""Faults with the real processes: gunicorn with a gevent worker, pc_node (a scripted engine,
+named as such: tests.bench.fast_node), a Redis of the test's own, on the embedded database
+(SQLite) and on MariaDB. Each case breaks one thing while people wait for replies and checks
+what they would notice: every message answered exactly once, nothing left "печатает…".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+
+import psutil
+import pytest
+from sqlalchemy import select
+from websockets.sync.client import connect
+
+from tests.conftest import MARIADB_URL, free_port
+from tests.live import ROOT, live_server, wait_for, wait_until
+from webapp.chat.models import Message
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server is missing (make test installs it)"
+)
+BIN = os.path.dirname(sys.executable)
+SETTLED_S = 90  # after a fault, every reply must have ended within this
+
+
+@contextmanager
+def private_redis(directory):
+    port = free_port()
+    args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(directory)]
+    process = subprocess.Popen(
+        ["redis-server", *args],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _pings(port), seconds=10)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _pings(port: int) -> bool:
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_timeout=0.5).ping()
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def database(kind: str):
+    if kind == "sqlite":
+        yield {}
+        return
+    if not MARIADB_URL:
+        pytest.skip("MARIADB_URL is not set")
+    import pymysql
+
+    name = f"mehhost_faults_{os.getpid()}"
+    base = MARIADB_URL.rsplit("/", 1)[0]
+    server = pymysql.connect(host="127.0.0.1", user="root")
+    with server.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        yield {"DATABASE_URL": f"{base}/{name}"}
+    finally:
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        server.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb"])
+def server(request, tmp_path_factory):
+    instance = tmp_path_factory.mktemp(f"faults-{request.param}")
+    with database(request.param) as db_env, private_redis(instance) as redis_url:
+        env = {
+            "REDIS_URL": redis_url,
+            "REDIS_PREFIX": f"faults-{uuid.uuid4().hex[:8]}:",
+            "RATELIMIT_ENABLED": "false",
+            **db_env,
+        }
+        with live_server(instance, **env) as running:
+            yield running
+
+
+@contextmanager
+def scripted_node(server, *, capacity: int = 4, tokens: int = 20, interval: float = 0.05):
+    node = subprocess.Popen(
+        [
+            f"{BIN}/python",
+            "-m",
+            "tests.bench.fast_node",
+            server.ws_url + "/node/ws",
+            str(server.instance / "node.key"),
+            str(capacity),
+            str(tokens),
+            str(interval),
+        ],
+        cwd=ROOT,
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: health(server).get("ai") == "online", seconds=30)
+        yield node
+    finally:
+        node.kill()
+        node.wait()
+
+
+def health(server) -> dict:
+    try:
+        return json.loads(wait_for(server.url + "/healthz", seconds=5))
+    except Exception:
+        return {}
+
+
+def people(server, count: int, dialogs: int = 1) -> list[dict]:
+    done = subprocess.run(
+        [f"{BIN}/python", "-m", "tests.faults.people", str(count), str(dialogs)],
+        cwd=ROOT,
+        env=server.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def send(server, person: dict, dialog_id: int, text: str, **action) -> None:
+    """One device sends over the chat socket, as the page does, and hangs up."""
+    with connect(
+        f"{server.ws_url}/ws/chat/{dialog_id}",
+        origin=server.url,
+        additional_headers={"Cookie": person["cookie"]},
+        open_timeout=20,
+    ) as ws:
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        ws.recv(timeout=20)
+        ws.send(json.dumps(action or {"message": text, "client_id": uuid.uuid4().hex}))
+        ws.recv(timeout=20)  # the message is shown back: it is stored
+
+
+def dialog_messages(server, dialog_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    with server.sessions() as session:
+        rows = session.execute(
+            select(Message.dialog_id, Message.role, Message.status)
+            .where(Message.dialog_id.in_(dialog_ids))
+            .order_by(Message.id)
+        ).all()
+    found: dict[int, list[tuple[str, str]]] = {d: [] for d in dialog_ids}
+    for dialog_id, role, status in rows:
+        found[dialog_id].append((role, status))
+    return found
+
+
+def settled(server, dialog_ids: list[int]) -> bool:
+    return all(
+        status not in ("pending", "streaming")
+        for messages in dialog_messages(server, dialog_ids).values()
+        for _role, status in messages
+    )
+
+
+def assert_answered_once(server, dialog_ids: list[int], sent: int = 1) -> None:
+    """Every dialog: its greeting, then each sent message followed by exactly one finished
+    reply (none doubled, none lost, none failed)."""
+    wait_until(lambda: settled(server, dialog_ids), seconds=SETTLED_S)
+    for dialog_id, messages in dialog_messages(server, dialog_ids).items():
+        roles = [role for role, _ in messages[1:]]
+        assert roles == ["user", "assistant"] * sent, (dialog_id, messages)
+        assert all(status == "done" for role, status in messages if role == "assistant"), (
+            dialog_id,
+            messages,
+        )
+
+
+def web_worker(server) -> psutil.Process:
+    [worker] = psutil.Process(server.process.pid).children()
+    return worker
+
+
+def test_a_web_worker_killed_mid_reply_loses_no_reply(server):
+    crowd = people(server, 20)
+    dialogs = [person["dialogs"][0] for person in crowd]
+    with scripted_node(server, capacity=4, tokens=40, interval=0.05):
+        for person in crowd:
+            send(server, person, person["dialogs"][0], "Привет!")
+        time.sleep(0.5)  # replies stream, others wait in line
+        old = web_worker(server)
+        old.send_signal(signal.SIGKILL)  # the master starts a new worker; the node dials it
+        wait_until(lambda: web_worker(server).pid != old.pid, seconds=20)
+        assert_answered_once(server, dialogs)
+    samples = [health(server).get("status") for _ in range(3)]
+    assert samples == ["ok"] * 3
+
+
+def test_one_person_with_three_dialogs_gets_three_replies(server):
+    [person] = people(server, 1, dialogs=3)
+    with scripted_node(server, capacity=2, tokens=10, interval=0.05):
+        for dialog_id in person["dialogs"]:
+            send(server, person, dialog_id, "Ответь, пожалуйста")
+        assert_answered_once(server, person["dialogs"])
+
+
+def test_stop_while_five_people_wait_and_all_five_are_answered(server):
+    crowd = people(server, 6)
+    first, *waiting = crowd
+    with scripted_node(server, capacity=1, tokens=30, interval=0.05):
+        send(server, first, first["dialogs"][0], "Долгий ответ")
+        for person in waiting:
+            send(server, person, person["dialogs"][0], "Я подожду")
+        time.sleep(0.5)
+        send(server, first, first["dialogs"][0], "", action="stop")
+        assert_answered_once(server, [p["dialogs"][0] for p in waiting])
+        stopped = dialog_messages(server, first["dialogs"])[first["dialogs"][0]]
+        assert stopped[-1] == ("assistant", "cancelled")
+
+
+def test_bootstrap_while_serving_leaves_live_replies_alone(server):
+    crowd = people(server, 6)
+    with scripted_node(server, capacity=2, tokens=30, interval=0.05):
+        for person in crowd:
+            send(server, person, person["dialogs"][0], "Привет")
+        time.sleep(0.5)
+        output = server.flask("bootstrap")  # a second web process starting up
+        assert "asked for again" not in output
+        assert_answered_once(server, [p["dialogs"][0] for p in crowd])
