@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pc_node import protocol
-from pc_node.engines.base import Engine, EngineError, Generation
+from pc_node.engines.base import Engine, EngineError, Generation, token_counter
 from pc_node.engines.think import strip_thinking
+from pc_node.fit import fit
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,16 @@ class NodeRunner:
         first_token_at = None
         seq = 0
         try:
+            fitted = fit(
+                generation.messages,
+                generation.max_tokens,
+                self.engine.info.context_size,
+                token_counter(self.engine),
+            )
+            generation.messages, generation.max_tokens = fitted.messages, fitted.max_tokens
+            generation.dropped = fitted.dropped
+            if fitted.dropped:
+                log.info("job %s: %d oldest turns left out to fit", job_id, fitted.dropped)
             for text in strip_thinking(self.engine.stream(generation)):
                 if first_token_at is None:
                     first_token_at = time.perf_counter()
@@ -135,6 +146,7 @@ class NodeRunner:
                     prompt_ms=round(prompt_ms, 2),
                     generation_ms=round((finished - (first_token_at or finished)) * 1000, 2),
                     finish_reason=generation.finish_reason,
+                    dropped=generation.dropped,
                 )
             )
         except EngineError as exc:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
-PROTOCOL_VERSION = 2  # 2: deltas (several in one frame)
+PROTOCOL_VERSION = 3  # 2: deltas (several in one frame); 3: done.dropped
 MAX_FRAME_BYTES = 256 * 1024
 
 
@@ -88,6 +88,7 @@ class Done(Message):
     prompt_ms: float
     generation_ms: float
     finish_reason: str = "stop"
+    dropped: int = 0  # oldest history turns the node left out to fit its context
 
 
 @dataclass(frozen=True)

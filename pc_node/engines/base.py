@@ -24,6 +24,7 @@ class Generation:
     cancel: threading.Event = field(default_factory=threading.Event)
     tokens: int = 0  # filled in by the engine as it goes
     finish_reason: str = "stop"
+    dropped: int = 0  # history turns left out to fit the context (pc_node.fit)
 
 
 class Engine(Protocol):
@@ -31,6 +32,17 @@ class Engine(Protocol):
 
     def stream(self, generation: Generation) -> Iterator[str]:
         """Yield text deltas until done, max_tokens or generation.cancel is set."""
+
+
+def approximate_tokens(text: str) -> int:
+    """For engines that cannot count (a remote server): generous for Russian and English BPE
+    vocabularies (about 2.5-4 characters a token), so a prompt counted this way fits."""
+    return len(text) * 2 // 5 + 1
+
+
+def token_counter(engine: Engine):
+    """The engine's own count of a text's tokens when it has one (count_tokens)."""
+    return getattr(engine, "count_tokens", None) or approximate_tokens
 
 
 class EngineError(RuntimeError):

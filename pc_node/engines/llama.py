@@ -42,6 +42,10 @@ class LlamaEngine:
         self.info = EngineInfo("llama.cpp", model_path.stem, context_size)
         log.info("loaded %s in %.1f s", model_path.name, time.perf_counter() - started)
 
+    def count_tokens(self, text: str) -> int:
+        """The model's own tokenizer (for pc_node.fit)."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def stream(self, generation: Generation) -> Iterator[str]:
         messages = self._apply_thinking_switch(generation.messages)
         try:

@@ -52,15 +52,15 @@ def test_every_type_has_an_example():
         ("[1, 2]", "JSON object"),
         ('{"v": 1, "type": "ping", "nonce": "x"}', "version"),
         ('{"type": "ping", "nonce": "x"}', "version"),
-        ('{"v": 2, "type": "shutdown"}', "unknown message type"),
-        ('{"v": 2, "type": "delta", "job_id": "j", "seq": "0", "text": ""}', "delta.seq"),
-        ('{"v": 2, "type": "delta", "job_id": "j", "seq": true, "text": ""}', "delta.seq"),
-        ('{"v": 2, "type": "delta", "job_id": "j", "text": ""}', "seq"),
-        ('{"v": 2, "type": "ping", "nonce": "x", "extra": 1}', "unknown fields"),
-        ('{"v": 2, "type": "error", "code": "x", "message": "m", "job_id": 5}', "error.job_id"),
-        ('{"v": 2, "type": "deltas", "items": [["j", "0", "x"]]}', "deltas.items"),
-        ('{"v": 2, "type": "deltas", "items": [["j", 0]]}', "deltas.items"),
-        ('{"v": 2, "type": "deltas", "items": ["j"]}', "deltas.items"),
+        ('{"v": 3, "type": "shutdown"}', "unknown message type"),
+        ('{"v": 3, "type": "delta", "job_id": "j", "seq": "0", "text": ""}', "delta.seq"),
+        ('{"v": 3, "type": "delta", "job_id": "j", "seq": true, "text": ""}', "delta.seq"),
+        ('{"v": 3, "type": "delta", "job_id": "j", "text": ""}', "seq"),
+        ('{"v": 3, "type": "ping", "nonce": "x", "extra": 1}', "unknown fields"),
+        ('{"v": 3, "type": "error", "code": "x", "message": "m", "job_id": 5}', "error.job_id"),
+        ('{"v": 3, "type": "deltas", "items": [["j", "0", "x"]]}', "deltas.items"),
+        ('{"v": 3, "type": "deltas", "items": [["j", 0]]}', "deltas.items"),
+        ('{"v": 3, "type": "deltas", "items": ["j"]}', "deltas.items"),
     ],
 )
 def test_malformed_frames_are_refused_with_the_reason(frame, reason):
@@ -80,7 +80,7 @@ def test_encode_refuses_a_wrongly_typed_field():
 
 def test_integers_are_accepted_where_floats_are_expected():
     done = decode(
-        '{"v": 2, "type": "done", "job_id": "j", "tokens": 1, "prompt_ms": 1, "generation_ms": 2}'
+        '{"v": 3, "type": "done", "job_id": "j", "tokens": 1, "prompt_ms": 1, "generation_ms": 2}'
     )
     assert done == Done(job_id="j", tokens=1, prompt_ms=1, generation_ms=2)
 

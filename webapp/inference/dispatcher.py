@@ -168,6 +168,8 @@ class Dispatcher:
             self.tick()
             return
         self.relay.flush(running)
+        if done.dropped:
+            log.info("job %s: the node left out %d old turns to fit", done.job_id, done.dropped)
         if done.tokens:
             self.reply_tokens = 0.8 * self.reply_tokens + 0.2 * done.tokens
         if done.generation_ms > 0 and done.tokens:
