@@ -35,6 +35,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.production,
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session; a long-open tab stays usable
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        # A Redis that hangs must not hang every page: limits give up after a second and let
+        # the request through (pages that need Redis then answer 503 themselves).
+        RATELIMIT_STORAGE_OPTIONS=(
+            {"socket_timeout": 1, "socket_connect_timeout": 1} if settings.redis_url else {}
+        ),
+        RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_DEFAULT=settings.ratelimit_default,
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_ENABLED=settings.ratelimit_enabled,

@@ -324,6 +324,9 @@ class _RedisHub:
 MAX_CONNECTIONS = 4096
 
 
+BUS_TIMEOUT = 1.5  # seconds a Redis command may take
+
+
 class RedisBus:
     """Redis pub/sub, lists as queues and SET EX values, all under one key prefix.
 
@@ -336,6 +339,9 @@ class RedisBus:
             decode_responses=True,
             health_check_interval=30,
             socket_connect_timeout=2,
+            # A Redis that hangs (paused, overloaded) must not hang the page: a command gets
+            # 1.5 s, then the caller hears BusUnavailable (and a page answers 503).
+            socket_timeout=BUS_TIMEOUT,
             # Commands from many greenlets at once (a hundred chats streaming) need more than
             # redis-py's default pool of 100; subscriptions share the hub's one connection.
             max_connections=MAX_CONNECTIONS,

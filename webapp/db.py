@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -73,7 +74,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url,
             pool_pre_ping=True,
             pool_recycle=3600,
-            connect_args={"charset": "utf8mb4"},
+            # An unreachable database answers within seconds (pages say 503), not minutes.
+            connect_args={"charset": "utf8mb4", "connect_timeout": 2},
             **kwargs,
         )
     else:
@@ -215,8 +217,13 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # The transaction is committed: a failing side effect (Redis away, say) is logged, never
+    # raised into commit(), whose caller would otherwise treat stored data as lost.
     for action in session.info.pop(_ON_COMMIT, []):
-        action()
+        try:
+            action()
+        except Exception:
+            logging.getLogger(__name__).exception("after-commit action failed")
 
 
 @event.listens_for(Session, "after_rollback")

@@ -7,8 +7,10 @@ import logging
 from flask import Flask, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.bus import BusUnavailable
 from webapp.extensions import db
 from webapp.rendering import render
 
@@ -40,6 +42,10 @@ MESSAGES = {
     500: (
         _l("Внутренняя ошибка сервера"),
         _l("Мы уже знаем о проблеме. Попробуйте позже."),
+    ),
+    503: (
+        _l("Сервис временно недоступен"),
+        _l("База данных или очередь сообщений не отвечает. Обновите страницу через минуту."),
     ),
 }
 CSRF_MESSAGE = (
@@ -84,6 +90,17 @@ def init_app(app: Flask) -> None:
         response = _error_response(code, *MESSAGES[code])
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(BusUnavailable)
+    @app.errorhandler(OperationalError)
+    def _unavailable(error: Exception):
+        # Redis or the database is away (stopped, restarting, unreachable): say so at once
+        # rather than fail as a bug; /healthz tells which one.
+        db.session.remove()
+        log.warning("%s %s: unavailable: %s", request.method, request.path, error)
+        response = _error_response(503, *MESSAGES[503])
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(InternalServerError)

@@ -7,19 +7,19 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_sock import Sock
 from flask_wtf import CSRFProtect
 
 from config.settings import Settings
 from webapp.bus import Bus
 from webapp.db import Database
 from webapp.pii import PiiCipher
+from webapp.websocket import GuardedSock
 
 db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
-sock = Sock()
+sock = GuardedSock()
 babel = Babel()
 
 

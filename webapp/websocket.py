@@ -10,11 +10,21 @@ frames either.
 
 from __future__ import annotations
 
+import logging
 import threading
+from functools import wraps
 from typing import Any
 
 import flask_sock
 import simple_websocket
+from flask import request
+from sqlalchemy.exc import OperationalError
+
+from webapp.bus import BusUnavailable
+
+log = logging.getLogger(__name__)
+CLOSE_SERVER_ERROR = 1011
+CLOSE_TRY_LATER = 1013  # the database or Redis is away: the page's script reconnects later
 
 
 class _WholeWrites:
@@ -39,6 +49,46 @@ class WholeFrameServer(simple_websocket.Server):
     def __init__(self, environ: dict, **kwargs: Any) -> None:
         super().__init__(environ, **kwargs)
         self.sock = _WholeWrites(self.sock)
+
+
+class GuardedSock(flask_sock.Sock):
+    """flask-sock, but a socket handler that fails closes its socket with a close code: the
+    connection is already upgraded, and the error page Flask would render must never be
+    written into it as if it were still HTTP (a peer reads it as a broken frame)."""
+
+    def route(self, path, bp=None, **kwargs):
+        register = super().route(path, bp, **kwargs)
+
+        def decorator(handler):
+            @wraps(handler)
+            def guarded(ws, *args, **kw):
+                try:
+                    return handler(ws, *args, **kw)
+                except simple_websocket.ConnectionClosed:
+                    raise
+                except Exception as exc:
+                    unavailable = _is_unavailable(exc)
+                    log.log(
+                        logging.WARNING if unavailable else logging.ERROR,
+                        "socket %s ended: %s",
+                        request.path,
+                        exc,
+                        exc_info=not unavailable,
+                    )
+                    code = CLOSE_TRY_LATER if unavailable else CLOSE_SERVER_ERROR
+                    try:
+                        ws.close(code, "unavailable" if unavailable else "server error")
+                    except Exception:  # noqa: S110 - the peer may be gone already
+                        pass
+                    return None
+
+            return register(guarded)
+
+        return decorator
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    return isinstance(exc, BusUnavailable | OperationalError)
 
 
 def install() -> None:

@@ -42,7 +42,7 @@ def private_redis(directory):
     )
     try:
         wait_until(lambda: _pings(port), seconds=10)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
         process.kill()
         process.wait()
@@ -83,7 +83,7 @@ def database(kind: str):
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def server(request, tmp_path_factory):
     instance = tmp_path_factory.mktemp(f"faults-{request.param}")
-    with database(request.param) as db_env, private_redis(instance) as redis_url:
+    with database(request.param) as db_env, private_redis(instance) as (redis_url, redis):
         env = {
             "REDIS_URL": redis_url,
             "REDIS_PREFIX": f"faults-{uuid.uuid4().hex[:8]}:",
@@ -91,6 +91,7 @@ def server(request, tmp_path_factory):
             **db_env,
         }
         with live_server(instance, **env) as running:
+            running.redis = redis
             yield running
 
 
@@ -238,3 +239,32 @@ def test_bootstrap_while_serving_leaves_live_replies_alone(server):
         output = server.flask("bootstrap")  # a second web process starting up
         assert "asked for again" not in output
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+
+
+def timed_health(server) -> tuple[float, int, dict]:
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(server.url + "/healthz", timeout=10) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    return time.monotonic() - started, status, json.loads(body)
+
+
+def test_redis_paused_pages_say_so_fast_and_messages_are_kept_and_answered(server):
+    crowd = people(server, 3)
+    with scripted_node(server, capacity=2, tokens=20, interval=0.05):
+        server.redis.send_signal(signal.SIGSTOP)
+        try:
+            took, status, report = timed_health(server)
+            assert status == 503 and report["redis"] == "error" and report["db"] == "ok"
+            assert took < 2.5, took  # answered, not hung
+            for person in crowd:  # sent while Redis hangs: stored all the same
+                send(server, person, person["dialogs"][0], "Ты тут?")
+        finally:
+            server.redis.send_signal(signal.SIGCONT)
+        assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+        wait_until(lambda: timed_health(server)[1] == 200, seconds=20)

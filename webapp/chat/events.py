@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from webapp.bus import Bus
+from webapp.bus import Bus, BusUnavailable
 from webapp.chat.models import Message
 from webapp.db import on_commit
 
@@ -29,7 +29,14 @@ def publish(session: Session, bus: Bus, dialog_id: int, kind: str, **data: Any) 
     """kind: message (new or changed: render it), removed (take it off the page)."""
     # `change` names this one event: the person's devices in one process render it once.
     message = {"type": kind, "change": uuid.uuid4().hex, **data}
-    on_commit(session, lambda: bus.publish(dialog_channel(dialog_id), message))
+
+    def announce() -> None:
+        try:
+            bus.publish(dialog_channel(dialog_id), message)
+        except BusUnavailable:  # stored all the same: devices catch up on their next hello
+            pass
+
+    on_commit(session, announce)
 
 
 def publish_new_message(session: Session, bus: Bus, message: Message) -> None:

@@ -22,6 +22,14 @@ def replace_message(html: str) -> str:
     return html.replace("<article ", '<article hx-swap-oob="true" ', 1)
 
 
+def acknowledge(client_id: str) -> str:
+    """The message the device sent under client_id is stored: its page may clear the box."""
+    return (
+        f'<output id="sent-ack" hx-swap-oob="true" hidden data-client-id="{escape(client_id)}">'
+        "</output>"
+    )
+
+
 def remove(message_id: int) -> str:
     return f'<div id="m-{message_id}" hx-swap-oob="delete"></div>'
 

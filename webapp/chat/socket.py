@@ -446,9 +446,12 @@ class ChatSocket:
                 self._follow(reply.job_id, reply.id)
 
     def _send_message(self, dialog, text: str, client_id: Any) -> None:
+        client_id = str(client_id or "")
         _message, created, cut = service.add_user_message(
-            db.session, self.bus, dialog, text, str(client_id or ""), utcnow()
+            db.session, self.bus, dialog, text, client_id, utcnow()
         )
+        if client_id and not created:  # stored before: this device may clear its box
+            self.send(rendering.acknowledge(client_id[:40]))
         if cut:
             self.send(
                 rendering.notice(_("Сообщение длиннее 1000 символов: отправлены первые 1000."))
@@ -458,6 +461,8 @@ class ChatSocket:
             # Stored and shown on the person's other devices first; asking for the reply (the
             # prompt is built from the history) is a transaction of its own.
             db.session.commit()
+            if client_id:  # stored: this device may clear its box
+                self.send(rendering.acknowledge(client_id[:40]))
             try:
                 self._reply(dialog)
             except AiPaused as exc:  # raised before anything is written: the message stays

@@ -128,7 +128,10 @@ class Dispatcher:
         elif isinstance(message, protocol.Error):
             self._on_error(link, message)
         elif isinstance(message, protocol.Metrics):
-            ingest_sample(self.bus, PC, message.at, message.values)
+            try:
+                ingest_sample(self.bus, PC, message.at, message.values)
+            except BusUnavailable:  # a gap in the charts; the link and its jobs go on
+                pass
 
     def _on_delta(self, link: NodeLink, delta: protocol.Delta) -> None:
         with self._lock:

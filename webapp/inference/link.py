@@ -48,7 +48,10 @@ def serve_link(
             except protocol.ProtocolError as exc:
                 log.warning("node %s sent a bad frame: %s", hello.node_id, exc)
                 continue
-            dispatcher.on_frame(link, message)
+            try:
+                dispatcher.on_frame(link, message)
+            except Exception:  # one frame's trouble (Redis away, say) never ends the link
+                log.exception("node %s: a %s frame failed", hello.node_id, message.TYPE)
     except LinkClosed:
         pass
     finally:

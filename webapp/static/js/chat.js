@@ -47,11 +47,16 @@
   document.addEventListener("htmx:wsConfigSend", function (event) {
     if (event.target === composer && !text.value.trim()) event.preventDefault();
   });
-  document.addEventListener("htmx:wsAfterSend", function (event) {
-    if (event.target !== composer) return;
+  // The box is cleared when the server says the message is stored (its acknowledgement names
+  // the message's client_id), not when it was sent: a message lost on the way stays typed, and
+  // sending it again under the same client_id never stores it twice.
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var ack = document.getElementById("sent-ack");
+    var clientId = composer.querySelector("[name=client_id]");
+    if (!ack || ack.dataset.clientId !== clientId.value) return;
     text.value = "";
     savedDraft = "";
-    composer.querySelector("[name=client_id]").value = newClientId();
+    clientId.value = newClientId();
     text.dispatchEvent(new Event("input"));
   });
 
