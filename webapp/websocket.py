@@ -10,6 +10,7 @@ frames either.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from functools import wraps
@@ -76,10 +77,8 @@ class GuardedSock(flask_sock.Sock):
                         exc_info=not unavailable,
                     )
                     code = CLOSE_TRY_LATER if unavailable else CLOSE_SERVER_ERROR
-                    try:
+                    with contextlib.suppress(Exception):  # the peer may be gone already
                         ws.close(code, "unavailable" if unavailable else "server error")
-                    except Exception:  # noqa: S110 - the peer may be gone already
-                        pass
                     return None
 
             return register(guarded)
