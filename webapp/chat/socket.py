@@ -30,10 +30,10 @@ from webapp.auth.web import ACCESS_COOKIE
 from webapp.bus import SubscriptionClosed
 from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
-from webapp.chat import drafts, events, rendering, replies, service
+from webapp.chat import drafts, events, rendering, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
-from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
+from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Role
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
@@ -446,27 +446,23 @@ class ChatSocket:
                 self._follow(reply.job_id, reply.id)
 
     def _send_message(self, dialog, text: str, client_id: Any) -> None:
-        client_id = str(client_id or "")
-        _message, created, cut = service.add_user_message(
-            db.session, self.bus, dialog, text, client_id, utcnow()
+        client_id = str(client_id or "")[:40]
+        sent = sending.send_message(
+            db.session,
+            self.bus,
+            dialog,
+            user_id=self.user_id,
+            user_name=self.user_name,
+            text=text,
+            client_id=client_id,
+            now=utcnow(),
         )
-        if client_id and not created:  # stored before: this device may clear its box
-            self.send(rendering.acknowledge(client_id[:40]))
-        if cut:
-            self.send(
-                rendering.notice(_("Сообщение длиннее 1000 символов: отправлены первые 1000."))
-            )
-        if created:
-            drafts.clear_on_commit(db.session, self.bus, self.user_id, self.dialog_id)
-            # Stored and shown on the person's other devices first; asking for the reply (the
-            # prompt is built from the history) is a transaction of its own.
-            db.session.commit()
-            if client_id:  # stored: this device may clear its box
-                self.send(rendering.acknowledge(client_id[:40]))
-            try:
-                self._reply(dialog)
-            except AiPaused as exc:  # raised before anything is written: the message stays
-                self.send(rendering.notice(str(exc)))
+        if client_id:  # stored (committed): this device may clear its box
+            self.send(rendering.acknowledge(client_id))
+        if sent.cut:
+            self.send(rendering.notice(str(sending.CUT_NOTICE)))
+        if sent.paused:
+            self.send(rendering.notice(sent.paused))
 
     def _reply(self, dialog) -> None:
         replies.request_reply(

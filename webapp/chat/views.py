@@ -19,10 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.characters.models import Character, CharacterState
-from webapp.chat import drafts, replies, service
+from webapp.chat import drafts, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_send_now
-from webapp.chat.errors import AiPaused, ChatError, DialogNotFound
+from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
@@ -109,26 +109,23 @@ def send(dialog_id: int):
         flash(_("Не больше 20 сообщений в минуту. Подождите немного."), "error")
         return redirect(url_for("chat.dialog", dialog_id=found.id))
     try:
-        _message, created, cut = service.add_user_message(
+        sent = sending.send_message(
             db.session,
             get_bus(),
             found,
-            request.form.get("message", ""),
-            request.form.get("client_id"),
-            utcnow(),
+            user_id=current_user.id,
+            user_name=current_user.display_name,
+            text=request.form.get("message", ""),
+            client_id=request.form.get("client_id"),
+            now=utcnow(),
         )
     except ChatError as exc:
         flash(str(exc), "error")
         return redirect(url_for("chat.dialog", dialog_id=found.id))
-    if cut:
-        flash(_("Сообщение длиннее 1000 символов: отправлены первые 1000."), "info")
-    if created:
-        drafts.clear_on_commit(db.session, get_bus(), current_user.id, found.id)
-        try:
-            _request_reply(found)
-        except AiPaused as exc:  # raised before anything is written: the message stays
-            flash(str(exc), "info")
-    db.session.commit()
+    if sent.cut:
+        flash(str(sending.CUT_NOTICE), "info")
+    if sent.paused:
+        flash(sent.paused, "info")
     return redirect(url_for("chat.dialog", dialog_id=found.id) + "#composer")
 
 
