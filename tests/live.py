@@ -47,6 +47,20 @@ class LiveServer:
         self.ws_url = f"ws://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None  # gunicorn's master
 
+    def another_web_process(self, log_path: Path) -> tuple[subprocess.Popen, str]:
+        """A second gunicorn on this instance (same database, Redis and secrets), as a second
+        host would run; (process, its base URL). The caller stops it."""
+        port = free_port()
+        log = open(log_path, "wb")  # noqa: SIM115 - the process owns it
+        process = subprocess.Popen(
+            [BIN / "gunicorn", "--worker-class", "gevent", "--bind", f"127.0.0.1:{port}",
+             "--graceful-timeout", "3", "app:app"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        wait_for(url + "/healthz")
+        return process, url
+
     def sessions(self):
         """Sessions on this server's database (made once), for tests that act as another
         process of the deployment would."""

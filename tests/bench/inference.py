@@ -96,8 +96,9 @@ def through_link():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     bus = InProcessBus()
-    dispatcher = Dispatcher(bus, DispatcherConfig())
-    dispatcher.start(interval=0.005)
+    sessions = queue_sessions()
+    dispatcher = Dispatcher(bus, sessions, DispatcherConfig(poll_every=0.005))
+    dispatcher.start()
     stop = threading.Event()
     threading.Thread(
         target=dial_node,
@@ -109,7 +110,9 @@ def through_link():
         job_id = uuid.uuid4().hex
         events = bus.subscribe(jobs.job_channel(job_id))  # before the job starts
         started = time.perf_counter()
-        jobs.submit(bus, job_id=job_id, user_id=1, kind="bench", **job)
+        with sessions() as session:
+            jobs.submit(session, bus, job_id=job_id, user_id=1, kind="bench", **job)
+            session.commit()
         first = last = None
         deltas = 0
         while True:
@@ -213,16 +216,34 @@ def _site_job(instance: Path, dialog_id: int) -> dict:
     return {"messages": prompt, **parameters}
 
 
+def queue_sessions():
+    """Sessions on a throwaway SQLite database built by the migrations: the durable queue."""
+    import tempfile
+
+    from sqlalchemy.orm import sessionmaker
+
+    from tests.schema import reset_schema
+    from webapp.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='mehhost-bench-')}/queue.db")
+    reset_schema(engine)
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 def dispatch_cost(jobs_count: int = 500) -> float:
-    """Milliseconds of dispatcher work per job: take it, start it on a node, relay its done,
-    with `jobs_count` people waiting in line (five times the 100 WebSockets we plan for)."""
+    """Milliseconds of dispatcher work per job: claim it from the durable queue (SQLite), start
+    it on a node, store its end, with `jobs_count` people waiting in line (five times the 100
+    WebSockets we plan for)."""
     bus = InProcessBus()
-    dispatcher = Dispatcher(bus, DispatcherConfig())
+    sessions = queue_sessions()
+    dispatcher = Dispatcher(bus, sessions, DispatcherConfig())
     hello = protocol.Hello(node_id="n", engine="e", model="m", context_size=1, capacity=1)
     sent: list[str] = []
     link = dispatcher.attach(hello, sent.append, lambda: None)
-    for n in range(jobs_count):
-        jobs.submit(bus, user_id=n, kind="bench", messages=[], max_tokens=1)
+    with sessions() as session:
+        for n in range(jobs_count):
+            jobs.submit(session, bus, user_id=n, kind="bench", messages=[], max_tokens=1)
+        session.commit()
     started = time.perf_counter()
     dispatcher.tick()
     for _ in range(jobs_count):

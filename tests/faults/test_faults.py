@@ -96,13 +96,15 @@ def server(request, tmp_path_factory):
 
 
 @contextmanager
-def scripted_node(server, *, capacity: int = 4, tokens: int = 20, interval: float = 0.05):
+def scripted_node(
+    server, *, capacity: int = 4, tokens: int = 20, interval: float = 0.05, ws_url: str = ""
+):
     node = subprocess.Popen(
         [
             f"{BIN}/python",
             "-m",
             "tests.bench.fast_node",
-            server.ws_url + "/node/ws",
+            (ws_url or server.ws_url) + "/node/ws",
             str(server.instance / "node.key"),
             str(capacity),
             str(tokens),
@@ -267,3 +269,32 @@ def test_redis_paused_pages_say_so_fast_and_messages_are_kept_and_answered(serve
             server.redis.send_signal(signal.SIGCONT)
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
         wait_until(lambda: timed_health(server)[1] == 200, seconds=20)
+
+
+def test_two_web_processes_with_a_node_each_share_one_queue(server):
+    other, other_url = server.another_web_process(server.instance / "second.log")
+    try:
+        crowd = people(server, 8)
+        other_ws = other_url.replace("http://", "ws://")
+        with (
+            scripted_node(server, capacity=1, tokens=20, interval=0.05),
+            scripted_node(server, capacity=1, tokens=20, interval=0.05, ws_url=other_ws),
+        ):
+            wait_until(lambda: owners(server) == 2, seconds=20)  # a node on each process
+            for person in crowd:
+                send(server, person, person["dialogs"][0], "Кто ответит?")
+            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+            # The status is the deployment's: both processes report the same, steadily.
+            samples = [health(server).get("ai") for _ in range(10)]
+            samples += [json.loads(wait_for(other_url + "/healthz")).get("ai") for _ in range(10)]
+            assert set(samples) == {"online"}
+    finally:
+        other.terminate()
+        other.wait(timeout=15)
+
+
+def owners(server) -> int:
+    from webapp.inference.models import NodeHeartbeat
+
+    with server.sessions() as session:
+        return len(set(session.scalars(select(NodeHeartbeat.owner)).all()))

@@ -565,7 +565,9 @@ class Dispatcher:
         if self._every("renew", config.renew_every):
             self._renew_leases()
         self._start_jobs()
-        if self._line_moved or self._every("announce", 1.0):
+        # Places are read again at most four times a second while the line moves (a long line
+        # would otherwise be read at every start), and once a second anyway.
+        if self._every("announce", 0.25 if self._line_moved else 1.0):
             self._line_moved = False
             self._announce_positions()
             self._stop_background_for_people()
