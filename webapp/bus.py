@@ -278,7 +278,7 @@ class _RedisHub:
                 self._reader.start()
         # Redis has confirmed every channel when this returns: a publish right after is seen.
         for event in waits:
-            event.wait(timeout=5)
+            event.wait(timeout=2)  # Redis may be away: a socket must not hang on it
 
     def _unlisten(self, subscription: _LocalSubscription, channels: tuple[str, ...]) -> None:
         with self._lock:

@@ -32,20 +32,37 @@ BIN = os.path.dirname(sys.executable)
 SETTLED_S = 90  # after a fault, every reply must have ended within this
 
 
+class PrivateRedis:
+    """A redis-server of the test's own, keeping nothing on disk; it can be restarted empty."""
+
+    def __init__(self, directory) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        args = ["--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        self.process = subprocess.Popen(
+            ["redis-server", *args, "--dir", str(self.directory)], stdout=subprocess.DEVNULL
+        )
+        wait_until(lambda: _pings(self.port), seconds=10)
+
+    def send_signal(self, number: int) -> None:
+        self.process.send_signal(number)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 @contextmanager
 def private_redis(directory):
-    port = free_port()
-    args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(directory)]
-    process = subprocess.Popen(
-        ["redis-server", *args],
-        stdout=subprocess.DEVNULL,
-    )
+    redis = PrivateRedis(directory)
     try:
-        wait_until(lambda: _pings(port), seconds=10)
-        yield f"redis://127.0.0.1:{port}/0", process
+        yield redis.url, redis
     finally:
-        process.kill()
-        process.wait()
+        redis.stop()
 
 
 def _pings(port: int) -> bool:
@@ -298,3 +315,16 @@ def owners(server) -> int:
 
     with server.sessions() as session:
         return len(set(session.scalars(select(NodeHeartbeat.owner)).all()))
+
+
+def test_redis_restarted_empty_mid_reply_loses_no_reply(server):
+    crowd = people(server, 6)
+    with scripted_node(server, capacity=2, tokens=40, interval=0.05):
+        for person in crowd:
+            send(server, person, person["dialogs"][0], "Привет")
+        time.sleep(0.5)
+        server.redis.stop()  # everything Redis held is gone: partial texts, status, events
+        time.sleep(1)
+        server.redis.start()
+        assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+        wait_until(lambda: health(server).get("status") == "ok", seconds=20)
