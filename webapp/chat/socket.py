@@ -37,6 +37,7 @@ from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Role
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
+from webapp.inference import events as job_events
 from webapp.inference import jobs, queue
 from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
@@ -342,28 +343,28 @@ class ChatSocket:
         self.following.pop(job_id, None)
         self.subscription.discard(jobs.job_channel(job_id))
 
-    def _on_job_event(self, event: dict[str, Any]) -> None:
-        state = self.following.get(event["job_id"])
+    def _on_job_event(self, message: dict[str, Any]) -> None:
+        event = job_events.parse(message)
+        state = self.following.get(event.job_id) if event is not None else None
         if state is None:
             return
-        kind = event["event"]
-        if kind == "delta":
-            if event["seq"] <= state["seq"]:
+        if isinstance(event, job_events.Delta):
+            if event.seq <= state["seq"]:
                 return  # already in the text this device got on joining
-            if event["seq"] != state["seq"] + 1:  # a gap: take the whole text again
-                text, seq = jobs.partial(self.bus, event["job_id"])
+            if event.seq != state["seq"] + 1:  # a gap: take the whole text again
+                text, seq = jobs.partial(self.bus, event.job_id)
                 state["seq"] = seq
                 self._show_whole(state, text)
                 return
-            state["seq"] = event["seq"]
-            self._show_more(state, event["text"])
-        elif kind == "restart":
+            state["seq"] = event.seq
+            self._show_more(state, event.text)
+        elif isinstance(event, job_events.Restarted):
             state["seq"] = -1
             self._show_whole(state, "")
-            self._send_ai_state(notice=event.get("message"))
-        elif kind == "queued":
-            self._send_ai_state(position=event["position"], eta=event["eta_s"])
-        elif kind == "started":
+            self._send_ai_state(notice=event.message)
+        elif isinstance(event, job_events.Queued):
+            self._send_ai_state(position=event.position, eta=event.eta_s)
+        elif isinstance(event, job_events.Started):
             self._send_ai_state()
 
     def _send_ai_state(self, **extra: Any) -> None:

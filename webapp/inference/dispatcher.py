@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from pc_node import protocol
 from webapp.bus import Bus, BusUnavailable, SubscriptionClosed
 from webapp.db import utcnow
-from webapp.inference import jobs, queue
+from webapp.inference import events, jobs, queue
 from webapp.inference.queue import QueuedJob
 from webapp.inference.relay import Relay
 from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
@@ -233,7 +233,7 @@ class Dispatcher:
         handler = self._handler(job)
         if handler is not None:
             self._transaction(lambda session: handler.on_started(session, job))
-        self._event(job.job_id, "started", node=node_id)
+        events.publish(self.bus, events.Started(job.job_id, node_id))
 
     def _finished(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
         handler = self._handler(job)
@@ -247,15 +247,11 @@ class Dispatcher:
 
         stored = self._transaction(store)
         if stored is None:
-            self._event(job.job_id, "error", message="Не удалось сохранить ответ.", retryable=True)
+            events.publish(self.bus, events.Failed(job.job_id, "Не удалось сохранить ответ."))
         elif stored:
-            self._event(
-                job.job_id,
-                "done",
-                text=text,
-                tokens=done.tokens,
-                finish_reason=done.finish_reason,
-                first_token_ms=done.prompt_ms,
+            events.publish(
+                self.bus,
+                events.Done(job.job_id, text, done.tokens, done.finish_reason, done.prompt_ms),
             )
         self.relay.forget(job.job_id)
 
@@ -275,9 +271,9 @@ class Dispatcher:
 
         if self._transaction(store):
             if message is None:
-                self._event(job.job_id, "cancelled")
+                events.publish(self.bus, events.Cancelled(job.job_id))
             else:
-                self._event(job.job_id, "error", message=message, retryable=True)
+                events.publish(self.bus, events.Failed(job.job_id, message))
         self.relay.forget(job.job_id)
 
     def _give_back(self, job: QueuedJob, reason: str | None, *, count_attempt: bool) -> None:
@@ -290,7 +286,7 @@ class Dispatcher:
         )
         self.relay.forget(job.job_id)
         if back and reason:
-            self._event(job.job_id, "restart", message=reason + " Пробуем ещё раз.")
+            events.publish(self.bus, events.Restarted(job.job_id, reason + " Пробуем ещё раз."))
         jobs.wake(self.bus)
 
     def _after(self, step: Callable[[], None]) -> None:
@@ -460,7 +456,7 @@ class Dispatcher:
             return
         for job in lapsed.requeued:
             self.bus.delete(jobs.partial_key(job.job_id))
-            self._event(job.job_id, "restart", message=LOST + " Пробуем ещё раз.")
+            events.publish(self.bus, events.Restarted(job.job_id, LOST + " Пробуем ещё раз."))
         for job in lapsed.failed:
             self._after(lambda job=job: self._ended(job, "", LOST + RETRY, held=False))
         for job in lapsed.cancelled:
@@ -488,7 +484,7 @@ class Dispatcher:
                 continue
             self._announced[job_id] = place
             eta = ((place - 1) / capacity + 1.5) * per_reply
-            self._event(job_id, "queued", position=place, eta_s=round(eta), online=True)
+            events.publish(self.bus, events.Queued(job_id, place, round(eta)))
         for job_id in [x for x in self._announced if x not in places]:
             del self._announced[job_id]
 
@@ -573,12 +569,6 @@ class Dispatcher:
             self._stop_background_for_people()
         if self._every("status", config.status_every):
             self._write_status()
-
-    def _event(self, job_id: str, event: str, **data: Any) -> None:
-        try:
-            self.bus.publish(jobs.job_channel(job_id), {"event": event, "job_id": job_id, **data})
-        except BusUnavailable:
-            log.warning("job %s: %s not published, bus unavailable", job_id, event)
 
     def start(self) -> None:
         """Run tick() in a background thread (a greenlet under gevent) until stop()."""

@@ -18,14 +18,11 @@ from sqlalchemy.orm import Session
 from webapp.bus import Bus, BusUnavailable
 from webapp.db import on_commit, utcnow
 from webapp.inference import queue
+from webapp.inference.events import job_channel  # noqa: F401 - where listeners find it
 from webapp.inference.queue import Priority
 
 CONTROL_CHANNEL = "inference:control"
 MAX_TOKENS_CAP = 2048
-
-
-def job_channel(job_id: str) -> str:
-    return f"inference:job:{job_id}"
 
 
 def partial_key(job_id: str) -> str:

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable
 
 from webapp.bus import Bus, BusUnavailable
-from webapp.inference import jobs
+from webapp.inference import events, jobs
 from webapp.inference.state import Running
 
 CUT_MARK = " [...]"
@@ -76,8 +76,7 @@ class Relay:
                     ttl=600,
                 )
             self.bus.publish(
-                jobs.job_channel(job_id),
-                {"event": "delta", "job_id": job_id, "seq": seq, "text": text},
+                events.job_channel(job_id), events.Delta(job_id, seq, text).to_message()
             )
         except BusUnavailable:
             pass  # the stream resumes with the next delta; the stored reply is whole
