@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue as stdqueue
 import socket
 import threading
 import time
@@ -27,9 +26,9 @@ from pc_node import protocol
 from webapp.bus import Bus, BusUnavailable, SubscriptionClosed
 from webapp.db import utcnow
 from webapp.inference import events, jobs, queue
-from webapp.inference.queue import QueuedJob
+from webapp.inference.outcomes import FAILED, RETRY, Outcomes
 from webapp.inference.relay import Relay
-from webapp.inference.state import DispatcherConfig, JobHandler, NodeLink, Running
+from webapp.inference.state import DispatcherConfig, NodeLink, Running
 from webapp.inference.status import (
     DEFAULT_REPLY_TOKENS,
     beat,
@@ -43,8 +42,6 @@ from webapp.monitoring.samples import ingest as ingest_sample
 
 log = logging.getLogger(__name__)
 LOST = "Связь с ИИ прервалась."
-FAILED = "ИИ не смог ответить."
-RETRY = " Попробуйте отправить ещё раз."
 
 
 class Dispatcher:
@@ -63,8 +60,9 @@ class Dispatcher:
         self.now = now
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.links: list[NodeLink] = []
-        self.handlers: dict[str, JobHandler] = {}
         self.relay = Relay(bus, clock)
+        self.outcomes = Outcomes(bus, sessions, self.owner, self.relay, self.config.max_attempts)
+        self.handlers = self.outcomes.handlers  # kind -> how its jobs are stored
         self._lock = threading.RLock()
         self._control = bus.subscribe(jobs.CONTROL_CHANNEL)
         self._woken_by: tuple[str, dict] | None = None  # the control message the loop woke on
@@ -76,11 +74,6 @@ class Dispatcher:
         self._paused = False
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        # Completion steps write to the database. They run in order on their own thread (when
-        # the dispatcher runs in the background), never on the node link's reader or under the
-        # dispatcher's lock: a wait for SQLite's write lock there would hold up every delta.
-        self._steps: stdqueue.SimpleQueue[Callable[[], None] | None] = stdqueue.SimpleQueue()
-        self._steps_thread: threading.Thread | None = None
 
     # ----- links -------------------------------------------------------------------------------
     def attach(
@@ -113,8 +106,8 @@ class Dispatcher:
         except Exception as exc:
             log.debug("closing node %s: %s", link.hello.node_id, exc)
         for running in orphans:
-            self._after(lambda job=running.job: self._give_back(job, LOST, count_attempt=True))
-        self._after(self._write_status)
+            self.outcomes.after(self.outcomes.give_back, running.job, LOST, count_attempt=True)
+        self.outcomes.after(self._write_status)
 
     def on_frame(self, link: NodeLink, message: protocol.Message) -> None:
         """Everything a node sends comes through here (from its socket's reader)."""
@@ -159,7 +152,7 @@ class Dispatcher:
                 generation_ms=0,
                 finish_reason="length",
             )
-            self._after(lambda: self._finished(running.job, running.text_so_far(), done))
+            self.outcomes.after(self.outcomes.finished, running.job, running.text_so_far(), done)
 
     def _on_done(self, link: NodeLink, done: protocol.Done) -> None:
         with self._lock:
@@ -180,7 +173,7 @@ class Dispatcher:
             self.tokens_per_second = (
                 rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
             )
-        self._after(lambda: self._finished(running.job, running.text_so_far(), done))
+        self.outcomes.after(self.outcomes.finished, running.job, running.text_so_far(), done)
         self.tick()
 
     def _on_error(self, link: NodeLink, error: protocol.Error) -> None:
@@ -200,12 +193,12 @@ class Dispatcher:
             # The node is still finishing something (a reply just stopped, say): the job was
             # never started, it goes back to the front of the line and this link waits a moment.
             link.rest_until = self.clock() + 0.5
-            self._after(lambda: self._give_back(job, None, count_attempt=False))
+            self.outcomes.after(lambda: self.outcomes.give_back(job, None, count_attempt=False))
         elif error.retryable:
-            self._after(lambda: self._give_back(job, FAILED, count_attempt=True))
+            self.outcomes.after(lambda: self.outcomes.give_back(job, FAILED, count_attempt=True))
         else:
             partial = running.text_so_far()
-            self._after(lambda: self._ended(job, partial, FAILED + RETRY))
+            self.outcomes.after(lambda: self.outcomes.ended(job, partial, FAILED + RETRY))
         self.tick()
 
     def _send_cancel(self, link: NodeLink, job_id: str) -> None:
@@ -213,100 +206,6 @@ class Dispatcher:
             link.send(protocol.Cancel(job_id=job_id))
         except Exception as exc:  # the link check will notice a dead socket
             log.debug("cancel of %s not delivered: %s", job_id, exc)
-
-    # ----- outcomes (steps: in order, off the link's reader) ----------------------------------
-    def _transaction(self, work: Callable[[Session], Any]) -> Any:
-        """Run `work` in a transaction of its own; None (logged) when it failed."""
-        try:
-            with self.sessions() as session:
-                result = work(session)
-                session.commit()
-                return result
-        except Exception:
-            log.exception("dispatcher transaction failed")
-            return None
-
-    def _handler(self, job: QueuedJob) -> JobHandler | None:
-        return self.handlers.get(job.kind)
-
-    def _started(self, job: QueuedJob, node_id: str) -> None:
-        handler = self._handler(job)
-        if handler is not None:
-            self._transaction(lambda session: handler.on_started(session, job))
-        events.publish(self.bus, events.Started(job.job_id, node_id))
-
-    def _finished(self, job: QueuedJob, text: str, done: protocol.Done) -> None:
-        handler = self._handler(job)
-
-        def store(session: Session) -> bool:
-            if not queue.finish(session, job, self.owner):
-                return False  # the lease lapsed meanwhile: the job runs elsewhere now
-            if handler is not None:
-                handler.on_done(session, job, text, done)
-            return True
-
-        stored = self._transaction(store)
-        if stored is None:
-            events.publish(self.bus, events.Failed(job.job_id, "Не удалось сохранить ответ."))
-        elif stored:
-            events.publish(
-                self.bus,
-                events.Done(job.job_id, text, done.tokens, done.finish_reason, done.prompt_ms),
-            )
-        self.relay.forget(job.job_id)
-
-    def _ended(
-        self, job: QueuedJob, partial: str, message: str | None, *, held: bool = True
-    ) -> None:
-        """The job ends without an answer: stopped (message None) or failed. `held`: it is ours
-        to end (a lease); otherwise it was already taken out of the queue."""
-        handler = self._handler(job)
-
-        def store(session: Session) -> bool:
-            if held and not queue.finish(session, job, self.owner):
-                return False
-            if handler is not None:
-                handler.on_ended(session, job, partial, cancelled=message is None)
-            return True
-
-        if self._transaction(store):
-            if message is None:
-                events.publish(self.bus, events.Cancelled(job.job_id))
-            else:
-                events.publish(self.bus, events.Failed(job.job_id, message))
-        self.relay.forget(job.job_id)
-
-    def _give_back(self, job: QueuedJob, reason: str | None, *, count_attempt: bool) -> None:
-        """Back to the front of the queue; out of tries, it fails visibly instead."""
-        if count_attempt and job.attempt >= self.config.max_attempts:
-            self._ended(job, "", (reason or FAILED) + RETRY)
-            return
-        back = self._transaction(
-            lambda session: queue.give_back(session, job, self.owner, count_attempt=count_attempt)
-        )
-        self.relay.forget(job.job_id)
-        if back and reason:
-            events.publish(self.bus, events.Restarted(job.job_id, reason + " Пробуем ещё раз."))
-        jobs.wake(self.bus)
-
-    def _after(self, step: Callable[[], None]) -> None:
-        """Run a completion step: in order on the steps' thread when the dispatcher runs in the
-        background (start()), at once when it is driven by hand (tests, benchmarks)."""
-        if self._steps_thread is None:
-            step()
-        else:
-            self._steps.put(step)
-
-    def _run_steps(self) -> None:
-        while (step := self._steps.get()) is not None:
-            try:
-                step()
-            except Exception:
-                log.exception("completion step failed")
-            # Under gevent a step (a few ms of SQLite, which never yields) would run straight
-            # into the next queued one: when many replies end together, every stream waits for
-            # all of them. Each step now lets the other greenlets take a turn first.
-            time.sleep(0)
 
     # ----- control --------------------------------------------------------------------------
     def cancel(self, job_id: str) -> None:
@@ -322,7 +221,7 @@ class Dispatcher:
             running.stopping_since = self.clock()
         self._send_cancel(link, job_id)
         partial = running.text_so_far()
-        self._after(lambda: self._ended(running.job, partial, None))
+        self.outcomes.after(lambda: self.outcomes.ended(running.job, partial, None))
 
     def _drop(self, job_id: str) -> None:
         """A job whose lease is not ours any more: stop it on the node, store nothing."""
@@ -372,7 +271,7 @@ class Dispatcher:
                 link = max(ready, key=lambda item: item.free, default=None)
             if link is None or link.free <= 0:
                 return
-            job = self._transaction(
+            job = self.outcomes.transaction(
                 lambda session: queue.claim_next(session, self.owner, self.now())
             )
             if job is None:
@@ -380,7 +279,7 @@ class Dispatcher:
             self._line_moved = True
             with self._lock:
                 if link not in self.links:  # gone meanwhile: the job goes back
-                    self._after(lambda job=job: self._give_back(job, None, count_attempt=False))
+                    self.outcomes.after(self.outcomes.give_back, job, None, count_attempt=False)
                     continue
                 link.running[job.job_id] = Running(job, started=self.clock())
             payload = job.payload
@@ -397,7 +296,7 @@ class Dispatcher:
             except Exception as exc:
                 self.detach(link, f"send failed: {exc}")
                 continue
-            self._after(lambda job=job, node=link.hello.node_id: self._started(job, node))
+            self.outcomes.after(self.outcomes.started, job, link.hello.node_id)
 
     def _stop_background_for_people(self) -> None:
         """Every slot is taken and a person waits: the newest background job (a summary nobody
@@ -415,7 +314,7 @@ class Dispatcher:
             return
         newest = max(background, key=lambda r: r.started).job
         log.info("background job %s stopped for a waiting reply", newest.job_id)
-        stopped = self._transaction(lambda session: queue.cancel(session, newest.job_id))
+        stopped = self.outcomes.transaction(lambda session: queue.cancel(session, newest.job_id))
         if stopped is not None:
             self.cancel(newest.job_id)
 
@@ -438,7 +337,7 @@ class Dispatcher:
                 link.running.pop(job_id, None)
         if not mine:
             return
-        renewed = self._transaction(lambda s: queue.renew(s, self.owner, mine, self.now()))
+        renewed = self.outcomes.transaction(lambda s: queue.renew(s, self.owner, mine, self.now()))
         if renewed is None:
             return  # the database is away: try again next round (the lease has slack)
         held, stop = renewed
@@ -449,7 +348,7 @@ class Dispatcher:
                 self.cancel(job_id)
 
     def _requeue_lapsed(self) -> None:
-        lapsed = self._transaction(
+        lapsed = self.outcomes.transaction(
             lambda session: queue.requeue_lapsed(session, self.now(), self.config.max_attempts)
         )
         if lapsed is None:
@@ -458,23 +357,23 @@ class Dispatcher:
             self.bus.delete(jobs.partial_key(job.job_id))
             events.publish(self.bus, events.Restarted(job.job_id, LOST + " Пробуем ещё раз."))
         for job in lapsed.failed:
-            self._after(lambda job=job: self._ended(job, "", LOST + RETRY, held=False))
+            self.outcomes.after(self.outcomes.ended, job, "", LOST + RETRY, held=False)
         for job in lapsed.cancelled:
-            self._after(lambda job=job: self._ended(job, "", None, held=False))
+            self.outcomes.after(self.outcomes.ended, job, "", None, held=False)
         if lapsed.requeued:
             log.warning("re-queued %d jobs whose holder stopped renewing", len(lapsed.requeued))
 
     def _expire_waiting(self) -> None:
-        expired = self._transaction(
+        expired = self.outcomes.transaction(
             lambda session: queue.expire_waiting(session, self.now(), self.config.queue_timeout)
         )
         message = "ИИ сейчас недоступен. Попробуйте позже."
         for job in expired or []:
-            self._after(lambda job=job: self._ended(job, "", message, held=False))
+            self.outcomes.after(lambda job=job: self.outcomes.ended(job, "", message, held=False))
 
     def _announce_positions(self) -> None:
         """Tell each waiting person their place and ETA when it changed."""
-        places = self._transaction(queue.positions)
+        places = self.outcomes.transaction(queue.positions)
         if places is None:
             return
         capacity = sum(link.hello.capacity for link in self.links) or 1
@@ -531,7 +430,7 @@ class Dispatcher:
                 reply_tokens=self.reply_tokens,
             )
 
-        record = self._transaction(work)
+        record = self.outcomes.transaction(work)
         if record is None:
             return
         try:
@@ -591,10 +490,7 @@ class Dispatcher:
                 except Exception:
                     log.exception("dispatcher tick failed")
 
-        self._steps_thread = threading.Thread(
-            target=self._run_steps, name="dispatcher-steps", daemon=True
-        )
-        self._steps_thread.start()
+        self.outcomes.start()
         self._thread = threading.Thread(target=loop, name="dispatcher", daemon=True)
         self._thread.start()
 
@@ -602,7 +498,5 @@ class Dispatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self._steps_thread is not None:
-            self._steps.put(None)  # the steps already queued are done first
-            self._steps_thread.join(timeout=5)
+        self.outcomes.stop()
         self._control.close()
