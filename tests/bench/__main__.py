@@ -209,6 +209,9 @@ def main() -> int:
         results.update(measure_ws_load(percentile))
 
     results.update(measure_inference())
+    from tests.bench.queue import measure as measure_queue
+
+    results.update(measure_queue())
     from tests.bench.maintenance import measure as measure_maintenance
 
     results.update(measure_maintenance())
