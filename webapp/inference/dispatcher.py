@@ -271,6 +271,8 @@ class Dispatcher:
                 link = max(ready, key=lambda item: item.free, default=None)
             if link is None or link.free <= 0:
                 return
+            if not self.outcomes.transaction(queue.any_waiting, read_only=True):
+                return
             job = self.outcomes.transaction(
                 lambda session: queue.claim_next(session, self.owner, self.now())
             )

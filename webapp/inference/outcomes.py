@@ -48,10 +48,13 @@ class Outcomes:
         self._steps: stdqueue.SimpleQueue[Callable[[], None] | None] = stdqueue.SimpleQueue()
         self._steps_thread: threading.Thread | None = None
 
-    def transaction(self, work: Callable[[Session], Any]) -> Any:
-        """Run `work` in a transaction of its own; None (logged) when it failed."""
+    def transaction(self, work: Callable[[Session], Any], *, read_only: bool = False) -> Any:
+        """Run `work` in a transaction of its own; None (logged) when it failed. A read-only
+        one does not queue for SQLite's write lock."""
         try:
             with self.sessions() as session:
+                if read_only:
+                    session.connection(execution_options={"read_only": True})
                 result = work(session)
                 session.commit()
                 return result

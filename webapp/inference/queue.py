@@ -103,6 +103,14 @@ def enqueue(
     session.flush()
 
 
+def any_waiting(session: Session) -> bool:
+    """A cheap read before claiming: most rounds find nothing, and a claim takes the lock."""
+    return (
+        session.scalar(select(InferenceJob.id).where(InferenceJob.state == QUEUED).limit(1))
+        is not None
+    )
+
+
 def claim_next(session: Session, owner: str, now: datetime) -> QueuedJob | None:
     """Lease the next job to `owner`: best priority, longest waiting, skipping people who have a
     job running (background jobs run beside). Their other jobs go to the back of the line."""
