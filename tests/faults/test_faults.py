@@ -171,3 +171,17 @@ def test_redis_restarted_empty_mid_reply_loses_no_reply(server):
         server.redis.start()
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
         wait_until(lambda: health(server).get("status") == "ok", seconds=20)
+
+
+def test_the_node_killed_twice_in_one_reply_and_the_reply_still_comes(server):
+    crowd = people(server, 3)
+    for round_ in range(3):
+        with scripted_node(server, capacity=4, tokens=40, interval=0.05) as node:
+            if round_ == 0:
+                for person in crowd:
+                    send(server, person, person["dialogs"][0], "Ответь целиком")
+            if round_ < 2:
+                time.sleep(0.8)  # mid-reply
+                node.kill()  # the link drops: the replies go back in line, a try each
+                continue
+            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
