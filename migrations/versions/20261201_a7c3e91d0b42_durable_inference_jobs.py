@@ -37,7 +37,11 @@ def upgrade() -> None:
         sa.Column("created_at", PRECISE, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inference_jobs")),
     )
-    op.create_index("ix_inference_jobs_queue", "inference_jobs", ["state", "priority", "ready_at"])
+    op.create_index(
+        "ix_inference_jobs_queue",
+        "inference_jobs",
+        ["state", "priority", "ready_at", "created_at", "id"],
+    )
     op.create_index("ix_inference_jobs_user", "inference_jobs", ["user_id", "state"])
     op.create_table(
         "inference_nodes",

@@ -69,6 +69,7 @@ class Dispatcher:
         self._due: dict[str, float] = {}  # periodic duties -> when they last ran
         self._announced: dict[str, int] = {}  # waiting job -> the place it was last told
         self._line_moved = True  # places may have changed: tell the waiting at the next round
+        self._claimed_last = False  # the last claim found a job: more may be waiting
         self.reply_tokens = float(DEFAULT_REPLY_TOKENS)  # moving average, for ETAs
         self.tokens_per_second = 0.0
         self._paused = False
@@ -271,11 +272,15 @@ class Dispatcher:
                 link = max(ready, key=lambda item: item.free, default=None)
             if link is None or link.free <= 0:
                 return
-            if not self.outcomes.transaction(queue.any_waiting, read_only=True):
+            # After a round that found nothing, look (reading) before claiming (writing).
+            if not self._claimed_last and not self.outcomes.transaction(
+                queue.any_waiting, read_only=True
+            ):
                 return
             job = self.outcomes.transaction(
                 lambda session: queue.claim_next(session, self.owner, self.now())
             )
+            self._claimed_last = job is not None
             if job is None:
                 return
             self._line_moved = True

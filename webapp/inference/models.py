@@ -37,7 +37,7 @@ class InferenceJob(Base):
 
     __tablename__ = "inference_jobs"
     __table_args__ = (
-        Index("ix_inference_jobs_queue", "state", "priority", "ready_at"),
+        Index("ix_inference_jobs_queue", "state", "priority", "ready_at", "created_at", "id"),
         Index("ix_inference_jobs_user", "user_id", "state"),
     )
 

@@ -115,20 +115,15 @@ def claim_next(session: Session, owner: str, now: datetime) -> QueuedJob | None:
     """Lease the next job to `owner`: best priority, longest waiting, skipping people who have a
     job running (background jobs run beside). Their other jobs go to the back of the line."""
     session.execute(select(DispatchLock).where(DispatchLock.name == "dispatch").with_for_update())
-    busy = (
-        select(InferenceJob.user_id)
-        .where(InferenceJob.state == RUNNING, InferenceJob.priority < int(BACKGROUND))
-        .scalar_subquery()
-    )
-    row = session.scalar(
-        select(InferenceJob)
-        .where(
-            InferenceJob.state == QUEUED,
-            (InferenceJob.priority >= int(BACKGROUND)) | InferenceJob.user_id.not_in(busy),
+    busy = session.scalars(
+        select(InferenceJob.user_id).where(
+            InferenceJob.state == RUNNING, InferenceJob.priority < int(BACKGROUND)
         )
-        .order_by(*LINE_ORDER)
-        .limit(1)
-    )
+    ).all()  # a handful: one per slot of every node
+    eligible = InferenceJob.state == QUEUED
+    if busy:
+        eligible &= (InferenceJob.priority >= int(BACKGROUND)) | InferenceJob.user_id.not_in(busy)
+    row = session.scalar(select(InferenceJob).where(eligible).order_by(*LINE_ORDER).limit(1))
     if row is None:
         return None
     row.state = RUNNING
