@@ -26,16 +26,9 @@ PLACE = re.compile(r"примерно (\d+) с")
 
 def _queued_etas(server, person: dict, dialog_id: int, found: dict) -> None:
     """Send, then note the first ETA the page shows and when (wall time)."""
-    from websockets.sync.client import connect
+    from tests.faults.harness import chat_socket
 
-    with connect(
-        f"{server.ws_url}/ws/chat/{dialog_id}",
-        origin=server.url,
-        additional_headers={"Cookie": person["cookie"]},
-        open_timeout=20,
-    ) as ws:
-        ws.send(json.dumps({"action": "hello", "last_id": 0}))
-        ws.recv(timeout=20)
+    with chat_socket(server, person, dialog_id) as ws:
         ws.send(json.dumps({"message": "Сколько ждать?", "client_id": uuid.uuid4().hex}))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -113,8 +113,9 @@ def people(server, count: int, dialogs: int = 1) -> list[dict]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def send(server, person: dict, dialog_id: int, text: str, **action) -> None:
-    """One device sends over the chat socket, as the page does, and hangs up."""
+@contextmanager
+def chat_socket(server, person: dict, dialog_id: int):
+    """A device's chat socket, open and past its hello, as the page has it."""
     with connect(
         f"{server.ws_url}/ws/chat/{dialog_id}",
         origin=server.url,
@@ -123,6 +124,12 @@ def send(server, person: dict, dialog_id: int, text: str, **action) -> None:
     ) as ws:
         ws.send(json.dumps({"action": "hello", "last_id": 0}))
         ws.recv(timeout=20)
+        yield ws
+
+
+def send(server, person: dict, dialog_id: int, text: str, **action) -> None:
+    """One device sends over the chat socket, as the page does, and hangs up."""
+    with chat_socket(server, person, dialog_id) as ws:
         ws.send(json.dumps(action or {"message": text, "client_id": uuid.uuid4().hex}))
         ws.recv(timeout=20)  # the message is shown back: it is stored
 
