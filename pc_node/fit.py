@@ -4,6 +4,7 @@ The site sends a prompt it built by its own rules; only the node knows the real 
 Prompt plus reply must fit the context: the oldest history turns are dropped first (the
 leading system messages, the person's last message and what follows it are always kept), then
 the reply is shortened, and only a prompt that cannot fit any other way has its system text cut.
+System messages within the history (the site's summary of older turns) are never dropped.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def fit(
     for index in range(head, last_user):  # oldest history first
         if total + max_tokens <= budget:
             break
+        if messages[index].get("role") == "system":
+            continue  # the site's summary of older turns stands for what is dropped here
         kept.remove(index)
         total -= costs[index]
         dropped += 1

@@ -75,3 +75,10 @@ def test_a_long_dialog_on_the_real_model_never_overflows_its_context():
     done = sent[-1]
     assert isinstance(done, protocol.Done), sent[-1]
     assert done.dropped > 0 and done.tokens > 0
+
+
+def test_the_sites_summary_in_the_history_is_kept_when_turns_go():
+    messages = dialog(40, 300)
+    messages.insert(3, {"role": "system", "content": "Краткое содержание: " + "было " * 50})
+    fitted = fit(messages, 500, 2048, words)
+    assert fitted.dropped > 0 and messages[3] in fitted.messages
