@@ -33,6 +33,9 @@ class Subscription(Protocol):
     def discard(self, *channels: str) -> None:
         """Stop listening on these channels."""
 
+    def deliver(self, item: tuple[str, Message]) -> None:
+        """Put an item in this inbox from within the process (a wake-up of its reader)."""
+
     def close(self) -> None: ...
 
 

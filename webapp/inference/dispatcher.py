@@ -90,7 +90,7 @@ class Dispatcher:
             self.links.append(link)
         log.info("node %s linked: %s, capacity %d", hello.node_id, hello.model, hello.capacity)
         self._due.pop("status", None)
-        self.tick()
+        self._wake()
         return link
 
     def detach(self, link: NodeLink, reason: str) -> None:
@@ -162,7 +162,7 @@ class Dispatcher:
             log.info("node %s: done for a job it does not hold", link.hello.node_id)
             return
         if running.stopping_since is not None:  # cancelled or cut: its outcome is stored
-            self.tick()
+            self._wake()
             return
         self.relay.flush(running)
         if done.dropped:
@@ -175,7 +175,7 @@ class Dispatcher:
                 rate if not self.tokens_per_second else (0.8 * self.tokens_per_second + 0.2 * rate)
             )
         self.outcomes.after(self.outcomes.finished, running.job, running.text_so_far(), done)
-        self.tick()
+        self._wake()
 
     def _on_error(self, link: NodeLink, error: protocol.Error) -> None:
         if error.job_id is None:
@@ -187,7 +187,7 @@ class Dispatcher:
             log.info("node %s: error for a job it does not hold", link.hello.node_id)
             return
         if running.stopping_since is not None:
-            self.tick()
+            self._wake()
             return
         job = running.job
         if error.code == "busy":
@@ -200,7 +200,7 @@ class Dispatcher:
         else:
             partial = running.text_so_far()
             self.outcomes.after(lambda: self.outcomes.ended(job, partial, FAILED + RETRY))
-        self.tick()
+        self._wake()
 
     def _send_cancel(self, link: NodeLink, job_id: str) -> None:
         try:
@@ -444,6 +444,15 @@ class Dispatcher:
             write_status(self.bus, record)
         except BusUnavailable:
             log.warning("cannot write the AI status: bus unavailable")
+
+    def _wake(self) -> None:
+        """A slot may be free or the line moved: the next round, at once. It runs on the
+        dispatcher's own thread (a claim is a database write, and the caller may be a node link's
+        reader, whose deltas must not wait for it); driven by hand, here and now."""
+        if self._thread is None:
+            self.tick()
+        else:
+            self._control.deliver((jobs.CONTROL_CHANNEL, {"action": "wake"}))
 
     def _every(self, duty: str, seconds: float) -> bool:
         now = self.clock()
