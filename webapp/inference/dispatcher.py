@@ -139,10 +139,10 @@ class Dispatcher:
             running.text.append(delta.text)
             if running.first_token_at is None:
                 running.first_token_at = self.clock()
-            overflowed = self.relay.delta(running, delta.text)
-            if overflowed:
-                running.stopping_since = self.clock()
-        if overflowed:
+        # Published outside the lock (a publish to Redis may yield): only this link's reader
+        # streams this job, so its relay state needs no lock.
+        if self.relay.delta(running, delta.text):
+            running.stopping_since = self.clock()
             # The reply reached the length it will be stored at: stored now, exactly as
             # people watched it, and the node stops generating what nobody would see.
             self._send_cancel(link, delta.job_id)
