@@ -6,6 +6,7 @@ what they would notice: every message answered exactly once, nothing left "пе�
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -185,3 +186,41 @@ def test_the_node_killed_twice_in_one_reply_and_the_reply_still_comes(server):
                 node.kill()  # the link drops: the replies go back in line, a try each
                 continue
             assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+
+
+def test_the_node_link_moving_to_another_web_process_loses_nothing(server):
+    other, other_url = server.another_web_process(server.instance / "moved.log")
+    try:
+        crowd = people(server, 4)
+        with scripted_node(server, capacity=2, tokens=40, interval=0.05) as node:
+            for person in crowd:
+                send(server, person, person["dialogs"][0], "Кто дослушает?")
+            time.sleep(0.8)
+            node.kill()  # mid-reply: the node comes back, linked to the other process
+        other_ws = other_url.replace("http://", "ws://")
+        with scripted_node(server, capacity=2, tokens=40, interval=0.05, ws_url=other_ws):
+            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+    finally:
+        other.terminate()
+        other.wait(timeout=15)
+
+
+def test_database_connections_dropped_mid_reply_lose_nothing(server):
+    if "DATABASE_URL" not in server.env:
+        pytest.skip("SQLite has no connection to drop")
+    import pymysql
+
+    name = server.env["DATABASE_URL"].rsplit("/", 1)[1]
+    crowd = people(server, 6)
+    with scripted_node(server, capacity=2, tokens=40, interval=0.05):
+        for person in crowd:
+            send(server, person, person["dialogs"][0], "Привет")
+        time.sleep(0.5)
+        admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+        with admin.cursor() as cursor:  # every connection the site holds, as a restart would
+            cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
+            for (connection_id,) in cursor.fetchall():
+                with contextlib.suppress(pymysql.MySQLError):  # gone already
+                    cursor.execute(f"KILL {int(connection_id)}")
+        admin.close()
+        assert_answered_once(server, [p["dialogs"][0] for p in crowd])

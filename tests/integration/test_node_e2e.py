@@ -94,3 +94,38 @@ def test_the_real_tiny_model_end_to_end(server):
         assert done["event"] == "done", seen
         assert done["text"].strip() and 1 <= done["tokens"] <= 8
         assert "".join(e["text"] for e in seen if e["event"] == "delta") == done["text"]
+
+
+def test_a_long_dialog_on_the_real_model_is_answered_not_overflowed(server):
+    """Twenty messages of about 1,000 characters each are far past the tiny model's 2,048-token
+    context: the node fits the prompt with its own tokenizer and the person gets an answer."""
+    pytest.importorskip("llama_cpp", reason="make setup installs llama-cpp-python")
+    from sqlalchemy import select
+
+    from tests.faults.harness import people, send
+    from webapp.chat.models import Dialog, Message
+
+    [person] = people(server, 1)
+    dialog_id = person["dialogs"][0]
+    with server.sessions() as session:
+        dialog = session.get(Dialog, dialog_id)
+        for n in range(30):
+            role = "user" if n % 2 == 0 else "assistant"
+            text = f"Реплика {n}: " + "длинный рассказ о путешествии по горам и морям. " * 20
+            session.add(Message(dialog_id=dialog_id, role=role, text=text[:1000], status="done"))
+        dialog.message_count += 30
+        session.commit()
+    with tiny_node(server, context_size=2048):
+        send(server, person, dialog_id, "Что было дальше?")
+
+        def answered() -> str | None:
+            with server.sessions() as session:
+                return session.scalar(
+                    select(Message.status)
+                    .where(Message.dialog_id == dialog_id)
+                    .order_by(Message.id.desc())
+                    .limit(1)
+                )
+
+        wait_until(lambda: answered() in ("done", "error", "cancelled"), seconds=120)
+        assert answered() == "done"
