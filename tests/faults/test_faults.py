@@ -219,8 +219,10 @@ def test_database_connections_dropped_mid_reply_lose_nothing(server):
         admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
         with admin.cursor() as cursor:  # every connection the site holds, as a restart would
             cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (name,))
-            for (connection_id,) in cursor.fetchall():
+            held = cursor.fetchall()
+            for (connection_id,) in held:
                 with contextlib.suppress(pymysql.MySQLError):  # gone already
                     cursor.execute(f"KILL {int(connection_id)}")
         admin.close()
+        assert held  # the site held connections, and lost them all
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
