@@ -28,17 +28,15 @@ from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
 from webapp.auth.tokens import TokenInvalid
 from webapp.auth.web import ACCESS_COOKIE
 from webapp.bus import SubscriptionClosed
-from webapp.characters.filters import mask, settled
 from webapp.characters.models import Character
 from webapp.chat import drafts, events, rendering, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Role
+from webapp.chat.streams import ReplyStreams
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
-from webapp.inference import events as job_events
-from webapp.inference import jobs, queue
 from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
 from webapp.maintenance import runner as maintenance_runner
@@ -151,7 +149,6 @@ class ChatSocket:
         self.bus = get_bus()
         self.app = current_app._get_current_object()
         self.last_id = 0  # the newest message this device has
-        self.following: dict[str, dict[str, int]] = {}  # job_id -> message id, last seq sent
         self.send_lock = threading.Lock()
         self.outbox: list[str] = []
         self.db_open = False  # the pump's read-only transaction (see _reading)
@@ -161,8 +158,11 @@ class ChatSocket:
         )
         db.read_only()
         character = db.session.get(Character, character_id)
-        self.filters = list(character.filters or []) if character else []
+        filters = list(character.filters or []) if character else []
         db.session.remove()  # the socket lives long: it holds no transaction while waiting
+        self.streams = ReplyStreams(
+            self.bus, self.subscription, filters, self.send, self._send_ai_state, self._reading
+        )
 
     # ----- plumbing ---------------------------------------------------------------------------
     def send(self, html: str) -> None:
@@ -245,7 +245,7 @@ class ChatSocket:
                 self.ws.close(CLOSE_UNAUTHORISED, "session ended")
             return
         if channel.startswith("inference:job:"):
-            self._on_job_event(event)
+            self.streams.on_event(event)
             return
         if channel == maintenance_runner.CHANNEL:
             self._on_maintenance(event)
@@ -293,79 +293,9 @@ class ChatSocket:
         if message.role == Role.ASSISTANT:  # a reply asked for or ended: how the AI is doing
             self._send_ai_state()  # (a waiting reply's place, sent by _follow, comes after)
         if message.status in OPEN_REPLY and message.job_id:
-            self._follow(message.job_id, message.id)
-        elif message.job_id in self.following:
-            self._unfollow(message.job_id)
-
-    def _follow(self, job_id: str, message_id: int) -> None:
-        if job_id in self.following:
-            return
-        self.subscription.add(jobs.job_channel(job_id))
-        text, seq = jobs.partial(self.bus, job_id)
-        self.following[job_id] = {"message_id": message_id, "seq": seq}
-        if seq >= 0:
-            self._show_whole(self.following[job_id], text)
-        else:
-            self._show_place(job_id)
-
-    def _show_place(self, job_id: str) -> None:
-        """A waiting reply's place, read from the queue itself: it is shown at once, whichever
-        process runs the queue (later changes come as "queued" events)."""
-        if not db.session().in_transaction():
-            self._reading()  # from the pump; a frame from the browser has its transaction
-        place = queue.positions(db.session).get(job_id)
-        if place is None:
-            return
-        ai = read_status(self.bus)
-        capacity = max(int(ai.get("capacity") or 1), 1)
-        eta = round(((place - 1) / capacity + 1.5) * float(ai.get("reply_s") or 10.0))
-        self._send_ai_state(position=place, eta=eta)
-
-    # With content filters on, text is shown up to the last whole word only (masked), the rest
-    # when the word is finished; masking keeps lengths, so what was sent never changes.
-    def _show_whole(self, state: dict[str, Any], text: str) -> None:
-        if self.filters:
-            state["raw"], state["sent"] = text, settled(text)
-            text = mask(text[: state["sent"]], self.filters)
-        self.send(rendering.body(state["message_id"], text))
-
-    def _show_more(self, state: dict[str, Any], text: str) -> None:
-        if self.filters:
-            state["raw"] = state.get("raw", "") + text
-            done = settled(state["raw"])
-            text = mask(state["raw"][:done], self.filters)[state.get("sent", 0) :]
-            state["sent"] = done
-            if not text:
-                return
-        self.send(rendering.delta(state["message_id"], text))
-
-    def _unfollow(self, job_id: str) -> None:
-        self.following.pop(job_id, None)
-        self.subscription.discard(jobs.job_channel(job_id))
-
-    def _on_job_event(self, message: dict[str, Any]) -> None:
-        event = job_events.parse(message)
-        state = self.following.get(event.job_id) if event is not None else None
-        if state is None:
-            return
-        if isinstance(event, job_events.Delta):
-            if event.seq <= state["seq"]:
-                return  # already in the text this device got on joining
-            if event.seq != state["seq"] + 1:  # a gap: take the whole text again
-                text, seq = jobs.partial(self.bus, event.job_id)
-                state["seq"] = seq
-                self._show_whole(state, text)
-                return
-            state["seq"] = event.seq
-            self._show_more(state, event.text)
-        elif isinstance(event, job_events.Restarted):
-            state["seq"] = -1
-            self._show_whole(state, "")
-            self._send_ai_state(notice=event.message)
-        elif isinstance(event, job_events.Queued):
-            self._send_ai_state(position=event.position, eta=event.eta_s)
-        elif isinstance(event, job_events.Started):
-            self._send_ai_state()
+            self.streams.follow(message.job_id, message.id)
+        elif message.job_id in self.streams:
+            self.streams.unfollow(message.job_id)
 
     def _send_ai_state(self, **extra: Any) -> None:
         html = render_template("chat/_ai_state.html", ai=read_status(self.bus), **extra)
@@ -444,7 +374,7 @@ class ChatSocket:
         self._send_ai_state()
         for reply in service.open_replies(db.session, self.dialog_id):
             if reply.job_id:
-                self._follow(reply.job_id, reply.id)
+                self.streams.follow(reply.job_id, reply.id)
 
     def _send_message(self, dialog, text: str, client_id: Any) -> None:
         client_id = str(client_id or "")[:40]
