@@ -97,3 +97,18 @@ def test_reply_edges():
     assert clean_reply("а" * 2000) == "а" * 2000
     cut = clean_reply("а" * 2001)
     assert len(cut) == 2000 and cut.endswith(CUT_MARK)
+
+
+def test_history_past_the_context_budget_goes_to_the_summary():
+    turns = [
+        Turn(n, "user" if n % 2 else "assistant", f"Реплика {n}. " + "слово " * 160)
+        for n in range(1, 13)
+    ]  # twelve turns of about 1,000 characters: fewer than 20, but too long for the context
+    result = compress(turns, max_chars=3500)
+    assert [t.id for t in result.kept] == [10, 11, 12]
+    assert result.summarised_upto == 9 and "Реплика 1." in result.summary
+    assert result.summary_at == 0  # the summary stands before what is kept
+    messages, _ = build_prompt("система", [], turns, character_name="А", user_name="Б",
+                               max_chars=3500)  # fmt: skip
+    assert messages[1]["role"] == "system" and "Краткое содержание" in messages[1]["content"]
+    assert messages[-1]["content"].startswith("Реплика 12.")

@@ -56,6 +56,7 @@ class Compressed:
     summarised_upto: int | None  # the highest message id folded into the summary
     # Folded into the summary but not yet covered by a written one (summarised extractively).
     unwritten: list[Turn] = field(default_factory=list)
+    summary_at: int = KEEP_FIRST  # how many kept turns come before the summary
 
 
 def is_marked(turn: Turn) -> bool:
@@ -64,27 +65,43 @@ def is_marked(turn: Turn) -> bool:
 
 
 def compress(
-    turns: Sequence[Turn], limit: int = MAX_CONTEXT_MESSAGES, written: Written | None = None
+    turns: Sequence[Turn],
+    limit: int = MAX_CONTEXT_MESSAGES,
+    written: Written | None = None,
+    max_chars: int | None = None,
 ) -> Compressed:
-    """Keep at most `limit - 1` turns (the summary takes the last place). With a written
-    summary, it stands for the dropped turns it covers; the later ones are summarised here."""
+    """Keep at most `limit - 1` turns (the summary takes the last place), and, with max_chars,
+    no more text than that: the oldest kept turns go too (the newest two always stay). With a
+    written summary, it stands for the dropped turns it covers; the later ones are summarised
+    here."""
     if len(turns) <= limit:
-        return Compressed(list(turns), "", None)
-    budget = limit - 1
-    first = list(turns[:KEEP_FIRST])
-    last = list(turns[-KEEP_LAST:])
-    middle = list(turns[KEEP_FIRST:-KEEP_LAST])
-    room = max(0, budget - len(first) - len(last))
-    marked = [turn for turn in middle if is_marked(turn)][-room:] if room else []
-    marked_ids = {turn.id for turn in marked}
-    dropped = [turn for turn in middle if turn.id not in marked_ids]
-    kept = first + marked + last
+        kept, dropped = list(turns), []
+    else:
+        budget = limit - 1
+        first = list(turns[:KEEP_FIRST])
+        last = list(turns[-KEEP_LAST:])
+        middle = list(turns[KEEP_FIRST:-KEEP_LAST])
+        room = max(0, budget - len(first) - len(last))
+        marked = [turn for turn in middle if is_marked(turn)][-room:] if room else []
+        marked_ids = {turn.id for turn in marked}
+        dropped = [turn for turn in middle if turn.id not in marked_ids]
+        kept = first + marked + last
+    if max_chars is not None:
+        size = sum(len(turn.text) for turn in kept)
+        while len(kept) > 2 and size > max_chars:
+            gone = kept.pop(0)
+            size -= len(gone.text)
+            dropped.append(gone)
+        dropped.sort(key=lambda turn: turn.id)
+    if not dropped:
+        return Compressed(kept, "", None)
     upto = max(turn.id for turn in dropped)
+    before = sum(turn.id < dropped[0].id for turn in kept)  # where the summary goes
     if written is None:
-        return Compressed(kept, summarise(dropped), upto, dropped)
+        return Compressed(kept, summarise(dropped), upto, dropped, before)
     unwritten = [turn for turn in dropped if turn.id > written.upto_id]
     summary = "\n".join(part for part in (written.text, summarise(unwritten)) if part)
-    return Compressed(kept, summary, upto, unwritten)
+    return Compressed(kept, summary, upto, unwritten, before)
 
 
 def summarise(turns: Sequence[Turn]) -> str:
@@ -113,9 +130,11 @@ def build_prompt(
     character_name: str,
     user_name: str,
     written: Written | None = None,
+    max_chars: int | None = None,
 ) -> tuple[list[dict[str, str]], Compressed]:
-    """Chat messages for the model, and what compression did to get there."""
-    compressed = compress(turns, written=written)
+    """Chat messages for the model, and what compression did to get there. `max_chars`: the
+    history's share of the node's context, in characters (see chat.replies)."""
+    compressed = compress(turns, written=written, max_chars=max_chars)
 
     def fill(text: str) -> str:
         return text.replace("{{char}}", character_name).replace("{{user}}", user_name)
@@ -126,7 +145,7 @@ def build_prompt(
             {"role": "user", "content": fill(user_line)},
             {"role": "assistant", "content": fill(reply)},
         ]
-    summary_at = KEEP_FIRST if compressed.summary else None
+    summary_at = compressed.summary_at if compressed.summary else None
     for index, turn in enumerate(compressed.kept):
         if index == summary_at:
             messages.append(

@@ -25,6 +25,7 @@ from webapp.chat.service import REPLY_MAX, add_message, clean_reply, open_replie
 from webapp.inference import jobs, queue
 from webapp.inference.models import InferenceJob
 from webapp.inference.queue import Priority
+from webapp.inference.status import read_status
 from webapp.maintenance.flag import ai_paused
 
 REPLY_MAX_TOKENS = 768  # ~2000 characters of Russian text
@@ -121,13 +122,15 @@ def reply_prompt(session, bus, dialog, character, user_name, *, before_id):
     turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
     examples = [(example["user"], example["reply"]) for example in character.examples or []]
     card = character_card_prompt(character)
+    system = character.system_prompt + card.before
     messages, compressed = build_prompt(
-        character.system_prompt + card.before,
+        system,
         examples,
         turns,
         character_name=character.name,
         user_name=user_name,
         written=summaries.written_of(dialog),
+        max_chars=history_chars(bus, character, system, examples, card.after),
     )
     if card.after:
         messages.append({"role": "system", "content": card.after})
@@ -137,6 +140,23 @@ def reply_prompt(session, bus, dialog, character, user_name, *, before_id):
     if summaries.wanted(compressed.unwritten):
         summaries.request(session, bus, dialog, character, user_name, compressed.unwritten)
     return messages
+
+
+CHARS_PER_TOKEN = 2.0  # a cautious guess for Russian text: most vocabularies do better
+SUMMARY_RESERVE = 600  # characters kept for the summary of what is left out
+
+
+def history_chars(bus, character, system: str, examples, after: str) -> int | None:
+    """How much history text fits the linked nodes' context beside the rest of the prompt and
+    the reply, in characters (None while no node has said). What does not fit goes to the
+    summary here; the node's own fit (with the real tokenizer) only trims what this guess
+    got wrong."""
+    context = read_status(bus).get("context_size")
+    if not context:
+        return None
+    reply = generation_parameters(character)["max_tokens"]
+    fixed = len(system) + len(after) + sum(len(u) + len(r) for u, r in examples)
+    return max(int((context - reply) * CHARS_PER_TOKEN) - fixed - SUMMARY_RESERVE, 0)
 
 
 @dataclass(frozen=True)
