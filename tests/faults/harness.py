@@ -87,16 +87,17 @@ def scripted_node(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: health(server).get("ai") == "online", seconds=30)
+        base = (ws_url or server.ws_url).replace("ws://", "http://", 1)
+        wait_until(lambda: health(server, base).get("ai") == "online", seconds=30)
         yield node
     finally:
         node.kill()
         node.wait()
 
 
-def health(server) -> dict:
+def health(server, base: str = "") -> dict:
     try:
-        return json.loads(wait_for(server.url + "/healthz", seconds=5))
+        return json.loads(wait_for((base or server.url) + "/healthz", seconds=5))
     except Exception:
         return {}
 

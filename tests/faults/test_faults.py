@@ -226,3 +226,26 @@ def test_database_connections_dropped_mid_reply_lose_nothing(server):
         admin.close()
         assert held  # the site held connections, and lost them all
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+
+
+# Keep this one last in the file: it stops the module's server for good.
+def test_the_whole_web_stopped_and_started_with_bootstrap_loses_no_reply(server):
+    crowd = people(server, 6)
+    with scripted_node(server, capacity=2, tokens=40, interval=0.05):
+        for person in crowd:
+            send(server, person, person["dialogs"][0], "Привет")
+        time.sleep(0.5)
+        for pid in [*web_workers(server), server.process.pid]:  # power loss: nobody says bye
+            os.kill(pid, signal.SIGKILL)
+        server.process.wait()
+    output = server.flask("bootstrap")  # as the web unit's ExecStartPre does
+    assert "asked for again" not in output  # queued and leased jobs are the queue's
+    again, url = server.another_web_process(server.instance / "restarted.log")
+    try:
+        with scripted_node(
+            server, capacity=2, tokens=40, interval=0.05, ws_url=url.replace("http", "ws")
+        ):
+            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+    finally:
+        again.terminate()
+        again.wait(timeout=15)
