@@ -135,6 +135,12 @@ def send(server, person: dict, dialog_id: int, text: str, **action) -> None:
         ws.recv(timeout=20)  # the message is shown back: it is stored
 
 
+def send_all(server, crowd: list[dict], text: str) -> None:
+    """Each person sends `text` in their first dialog."""
+    for person in crowd:
+        send(server, person, person["dialogs"][0], text)
+
+
 def dialog_messages(server, dialog_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     with server.sessions() as session:
         rows = session.execute(

@@ -27,6 +27,7 @@ from tests.faults.harness import (
     private_redis,
     scripted_node,
     send,
+    send_all,
     timed_health,
     web_workers,
 )
@@ -79,8 +80,7 @@ def test_a_web_worker_killed_mid_reply_loses_no_reply(server):
     crowd = people(server, 20)
     dialogs = [person["dialogs"][0] for person in crowd]
     with scripted_node(server, capacity=4, tokens=40, interval=0.05):
-        for person in crowd:
-            send(server, person, person["dialogs"][0], "Привет!")
+        send_all(server, crowd, "Привет!")
         time.sleep(0.5)  # replies stream, others wait in line
         [old] = web_workers(server)
         os.kill(old, signal.SIGKILL)  # the master starts a new worker; the node dials it
@@ -115,8 +115,7 @@ def test_stop_while_five_people_wait_and_all_five_are_answered(server):
 def test_bootstrap_while_serving_leaves_live_replies_alone(server):
     crowd = people(server, 6)
     with scripted_node(server, capacity=2, tokens=30, interval=0.05):
-        for person in crowd:
-            send(server, person, person["dialogs"][0], "Привет")
+        send_all(server, crowd, "Привет")
         time.sleep(0.5)
         output = server.flask("bootstrap")  # a second web process starting up
         assert "asked for again" not in output
@@ -131,8 +130,7 @@ def test_redis_paused_pages_say_so_fast_and_messages_are_kept_and_answered(serve
             took, status, report = timed_health(server)
             assert status == 503 and report["redis"] == "error" and report["db"] == "ok"
             assert took < 2.5, took  # answered, not hung
-            for person in crowd:  # sent while Redis hangs: stored all the same
-                send(server, person, person["dialogs"][0], "Ты тут?")
+            send_all(server, crowd, "Ты тут?")  # sent while Redis hangs: stored all the same
         finally:
             server.redis.send_signal(signal.SIGCONT)
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
@@ -149,8 +147,7 @@ def test_two_web_processes_with_a_node_each_share_one_queue(server):
             scripted_node(server, capacity=1, tokens=20, interval=0.05, ws_url=other_ws),
         ):
             wait_until(lambda: owners(server) == 2, seconds=20)  # a node on each process
-            for person in crowd:
-                send(server, person, person["dialogs"][0], "Кто ответит?")
+            send_all(server, crowd, "Кто ответит?")
             assert_answered_once(server, [p["dialogs"][0] for p in crowd])
             # The status is the deployment's: both processes report the same, steadily.
             samples = [health(server).get("ai") for _ in range(10)]
@@ -164,8 +161,7 @@ def test_two_web_processes_with_a_node_each_share_one_queue(server):
 def test_redis_restarted_empty_mid_reply_loses_no_reply(server):
     crowd = people(server, 6)
     with scripted_node(server, capacity=2, tokens=40, interval=0.05):
-        for person in crowd:
-            send(server, person, person["dialogs"][0], "Привет")
+        send_all(server, crowd, "Привет")
         time.sleep(0.5)
         server.redis.stop()  # everything Redis held is gone: partial texts, status, events
         time.sleep(1)
@@ -179,8 +175,7 @@ def test_the_node_killed_twice_in_one_reply_and_the_reply_still_comes(server):
     for round_ in range(3):
         with scripted_node(server, capacity=4, tokens=40, interval=0.05) as node:
             if round_ == 0:
-                for person in crowd:
-                    send(server, person, person["dialogs"][0], "Ответь целиком")
+                send_all(server, crowd, "Ответь целиком")
             if round_ < 2:
                 time.sleep(0.8)  # mid-reply
                 node.kill()  # the link drops: the replies go back in line, a try each
@@ -193,8 +188,7 @@ def test_the_node_link_moving_to_another_web_process_loses_nothing(server):
     try:
         crowd = people(server, 4)
         with scripted_node(server, capacity=2, tokens=40, interval=0.05) as node:
-            for person in crowd:
-                send(server, person, person["dialogs"][0], "Кто дослушает?")
+            send_all(server, crowd, "Кто дослушает?")
             time.sleep(0.8)
             node.kill()  # mid-reply: the node comes back, linked to the other process
         other_ws = other_url.replace("http://", "ws://")
@@ -213,8 +207,7 @@ def test_database_connections_dropped_mid_reply_lose_nothing(server):
     name = server.env["DATABASE_URL"].rsplit("/", 1)[1]
     crowd = people(server, 6)
     with scripted_node(server, capacity=2, tokens=40, interval=0.05):
-        for person in crowd:
-            send(server, person, person["dialogs"][0], "Привет")
+        send_all(server, crowd, "Привет")
         time.sleep(0.5)
         admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
         with admin.cursor() as cursor:  # every connection the site holds, as a restart would
@@ -232,8 +225,7 @@ def test_database_connections_dropped_mid_reply_lose_nothing(server):
 def test_the_whole_web_stopped_and_started_with_bootstrap_loses_no_reply(server):
     crowd = people(server, 6)
     with scripted_node(server, capacity=2, tokens=40, interval=0.05):
-        for person in crowd:
-            send(server, person, person["dialogs"][0], "Привет")
+        send_all(server, crowd, "Привет")
         time.sleep(0.5)
         for pid in [*web_workers(server), server.process.pid]:  # power loss: nobody says bye
             os.kill(pid, signal.SIGKILL)
