@@ -89,9 +89,8 @@ def request_reply(
         session,
         bus,
         job_id=job_id,
-        max_chars=min(character.max_length, REPLY_MAX),
-        now=now,
-        **submission,
+        max_chars=min(character.max_length, REPLY_MAX),  # its place in line: now, not `now`,
+        **submission,  # which was taken before this transaction got its turn to write
     )
     return reply
 

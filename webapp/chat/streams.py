@@ -57,7 +57,9 @@ class ReplyStreams:
             return
         ai = read_status(self.bus)
         capacity = max(int(ai.get("capacity") or 1), 1)
-        eta = round(((place - 1) / capacity + 1.5) * float(ai.get("reply_s") or 10.0))
+        # Until the dispatcher says better: the slots are taken, half a reply left on each.
+        busy = 0.5 if queue.counts(db.session)["running"] >= capacity else 0.0
+        eta = round(((place - 1) / capacity + busy + 1) * float(ai.get("reply_s") or 10.0))
         self.show_ai_state(position=place, eta=eta)
 
     # With content filters on, text is shown up to the last whole word only (masked), the rest

@@ -10,6 +10,7 @@ the queue when their lease lapses, and whichever dispatcher notices first re-que
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import os
 import socket
@@ -72,6 +73,7 @@ class Dispatcher:
         self._claimed_last = False  # the last claim found a job: more may be waiting
         self.reply_tokens = float(DEFAULT_REPLY_TOKENS)  # moving average, for ETAs
         self.tokens_per_second = 0.0
+        self.first_token_s = 0.5  # moving average of the time to a reply's first token
         self._paused = False
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -169,6 +171,7 @@ class Dispatcher:
             log.info("job %s: the node left out %d old turns to fit", done.job_id, done.dropped)
         if done.tokens:
             self.reply_tokens = 0.8 * self.reply_tokens + 0.2 * done.tokens
+            self.first_token_s = 0.8 * self.first_token_s + 0.2 * done.prompt_ms / 1000
         if done.generation_ms > 0 and done.tokens:
             rate = done.tokens / (done.generation_ms / 1000)
             self.tokens_per_second = (
@@ -383,19 +386,42 @@ class Dispatcher:
         places = self.outcomes.transaction(queue.positions)
         if places is None:
             return
-        capacity = sum(link.hello.capacity for link in self.links) or 1
-        per_reply = self.reply_seconds()
+        etas = self._etas(len(places))
         for job_id, place in places.items():
             if self._announced.get(job_id) == place:
                 continue
             self._announced[job_id] = place
-            eta = ((place - 1) / capacity + 1.5) * per_reply
-            events.publish(self.bus, events.Queued(job_id, place, round(eta)))
+            events.publish(self.bus, events.Queued(job_id, place, round(etas[place - 1])))
         for job_id in [x for x in self._announced if x not in places]:
             del self._announced[job_id]
 
     def reply_seconds(self) -> float:
-        return expected_reply_s(self.tokens_per_second, self.reply_tokens)
+        """A reply as measured: the time to its first token plus its tokens at the measured
+        speed."""
+        return self.first_token_s + expected_reply_s(self.tokens_per_second, self.reply_tokens)
+
+    def _etas(self, waiting: int) -> list[float]:
+        """Seconds until each of the first `waiting` places has its answer: every slot of the
+        nodes linked here frees when its reply ends (the measured length less what it has run
+        already), the line takes the slots in order."""
+        per_reply = self.reply_seconds()
+        now = self.clock()
+        with self._lock:
+            free_at = [
+                max(per_reply - (now - r.started), 0.1 * per_reply)
+                for link in self.links
+                for r in link.running.values()
+                if not r.job.background
+            ]
+            capacity = sum(link.hello.capacity for link in self.links) or 1
+        free_at += [0.0] * max(capacity - len(free_at), 0)
+        heapq.heapify(free_at)
+        etas = []
+        for _ in range(waiting):
+            start = heapq.heappop(free_at)
+            etas.append(start + per_reply)
+            heapq.heappush(free_at, start + per_reply)
+        return etas
 
     def _check_links(self) -> None:
         now = self.clock()
@@ -435,6 +461,7 @@ class Dispatcher:
                 now,
                 overload_wait=self.config.overload_wait,
                 reply_tokens=self.reply_tokens,
+                first_token_s=self.first_token_s,
             )
 
         record = self.outcomes.transaction(work)

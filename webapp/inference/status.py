@@ -77,7 +77,12 @@ def expected_reply_s(tokens_per_s: float, reply_tokens: float) -> float:
 
 
 def deployment_status(
-    session: Session, now: datetime, *, overload_wait: float, reply_tokens: float
+    session: Session,
+    now: datetime,
+    *,
+    overload_wait: float,
+    reply_tokens: float,
+    first_token_s: float = 0.0,
 ) -> dict[str, Any]:
     """online / overloaded / offline with model, nodes, queue, capacity, speed and expected
     wait, from every node linked anywhere in the deployment."""
@@ -92,7 +97,7 @@ def deployment_status(
     capacity = sum(row.capacity for row in fresh)
     speeds = [row.tokens_per_s for row in fresh if row.tokens_per_s > 0]
     tokens_per_s = sum(speeds) / len(speeds) if speeds else 0.0
-    per_reply = expected_reply_s(tokens_per_s, reply_tokens)
+    per_reply = first_token_s + expected_reply_s(tokens_per_s, reply_tokens)
     # Background jobs give way to people's: they make nobody wait, nor the AI look busy.
     wait = (load["running"] + load["queue"]) / capacity * per_reply
     return {
