@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, PreciseUTCDateTime, UTCDateTime, utcnow
@@ -46,7 +47,9 @@ class InferenceJob(Base):
     kind: Mapped[str] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default="queued")
-    payload: Mapped[str] = mapped_column(Text)  # JSON: messages, max_tokens, temperature, meta
+    # JSON: messages, max_tokens, temperature, meta. A prompt of long turns and a long card can
+    # pass TEXT's 64 KB on MariaDB (Cyrillic is two bytes a letter): MEDIUMTEXT there.
+    payload: Mapped[str] = mapped_column(Text().with_variant(MEDIUMTEXT(), "mysql"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # Round robin: a person's other jobs move to the back of the line when one of theirs starts.
