@@ -85,12 +85,14 @@ def request_reply(
         },
     }
     submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
+    # No `now` here: a job's place in line is the moment its transaction writes (`now` was
+    # taken before that transaction got its turn, and concurrent sends would swap places).
     jobs.submit(
         session,
         bus,
         job_id=job_id,
-        max_chars=min(character.max_length, REPLY_MAX),  # its place in line: now, not `now`,
-        **submission,  # which was taken before this transaction got its turn to write
+        max_chars=min(character.max_length, REPLY_MAX),
+        **submission,
     )
     return reply
 
