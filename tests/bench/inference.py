@@ -29,6 +29,7 @@ from webapp.bus import InProcessBus
 from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
+from webapp.inference.events import job_channel
 
 QUESTION = "Tell me a short story about a cat."
 RUNS = 7
@@ -108,7 +109,7 @@ def through_link():
 
     def run(job: dict) -> tuple[float, float]:
         job_id = uuid.uuid4().hex
-        events = bus.subscribe(jobs.job_channel(job_id))  # before the job starts
+        events = bus.subscribe(job_channel(job_id))  # before the job starts
         started = time.perf_counter()
         with sessions() as session:
             jobs.submit(session, bus, job_id=job_id, user_id=1, kind="bench", **job)

@@ -12,6 +12,7 @@ from webapp.bus import InProcessBus
 from webapp.extensions import db
 from webapp.inference import jobs, queue
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
+from webapp.inference.events import job_channel
 from webapp.inference.models import InferenceJob
 from webapp.inference.queue import Priority
 from webapp.inference.status import read_status
@@ -160,7 +161,7 @@ def test_jobs_run_in_fair_order_one_per_user(bus, clock, dispatcher):
 def test_a_job_streams_deltas_keeps_partial_text_and_finishes(bus, clock, dispatcher, recorder):
     node = FakeLink(dispatcher)
     job_id = submit(bus, clock, 1)
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.tick()
     dispatcher.on_frame(node.link, protocol.Delta(job_id=job_id, seq=0, text="При"))
     assert jobs.partial(bus, job_id) == ("При", 0)
@@ -197,7 +198,7 @@ def test_waiting_jobs_hear_their_place_and_eta(bus, clock, dispatcher):
     second = submit(bus, clock, 2)
     mine_again = submit(bus, clock, 1)
     third = submit(bus, clock, 3)
-    listeners = {job: bus.subscribe(jobs.job_channel(job)) for job in (second, mine_again, third)}
+    listeners = {job: bus.subscribe(job_channel(job)) for job in (second, mine_again, third)}
     clock.now += 0.3  # places are read at most four times a second
     dispatcher.tick()
     places = {job: events(listener)[-1] for job, listener in listeners.items()}
@@ -228,7 +229,7 @@ def test_stop_frees_the_slot_when_the_node_confirms_and_the_next_job_never_fails
     )
     assert node.jobs()[-1].job_id == waiting
     # Had the node still been busy, the job goes back to the queue, never to an error.
-    listener = bus.subscribe(jobs.job_channel(waiting))
+    listener = bus.subscribe(job_channel(waiting))
     busy = protocol.Error(code="busy", message="node at capacity", job_id=waiting, retryable=True)
     dispatcher.on_frame(node.link, busy)
     assert "error" not in [e["event"] for e in events(listener)]
@@ -252,7 +253,7 @@ def test_silent_link_is_detected_and_its_job_runs_again_then_fails(
 ):
     node = FakeLink(dispatcher)
     job_id = submit(bus, clock, 1)
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.tick()
     clock.now += 3
     dispatcher.tick()
@@ -336,7 +337,7 @@ def test_jobs_waiting_too_long_fail_with_a_message(bus, clock, dispatcher):
     submit(bus, clock, 1)
     waiting = submit(bus, clock, 2)
     dispatcher.tick()
-    listener = bus.subscribe(jobs.job_channel(waiting))
+    listener = bus.subscribe(job_channel(waiting))
     for _ in range(7):  # 70 s, keeping the link alive
         clock.now += 10
         dispatcher.on_frame(dispatcher.links[0], protocol.Pong(nonce="x"))
@@ -347,7 +348,7 @@ def test_jobs_waiting_too_long_fail_with_a_message(bus, clock, dispatcher):
 def test_a_reply_is_cut_live_where_it_will_be_stored(bus, clock, dispatcher, recorder):
     node = FakeLink(dispatcher)
     job_id = submit(bus, clock, 1, max_chars=20)
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.tick()
     for seq, piece in enumerate(["Очень ", "длинный ", "ответ ", "без конца"]):
         dispatcher.on_frame(node.link, protocol.Delta(job_id=job_id, seq=seq, text=piece))
@@ -360,7 +361,7 @@ def test_a_reply_is_cut_live_where_it_will_be_stored(bus, clock, dispatcher, rec
 def test_a_short_ending_past_the_cut_point_is_shown_whole(bus, clock, dispatcher):
     node = FakeLink(dispatcher)
     job_id = submit(bus, clock, 1, max_chars=20)
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.tick()
     node.reply(job_id, "Коротко, но ", "точно!")  # 18 characters: within the limit
     shown = "".join(e["text"] for e in events(listener) if e["event"] == "delta")
@@ -391,7 +392,7 @@ def test_node_error_is_retried_when_retryable(bus, clock, dispatcher):
     )
     dispatcher.tick()
     assert [j.job_id for j in node.jobs()] == [job_id, job_id]
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.on_frame(node.link, protocol.Error(code="x", message="bad", job_id=job_id))
     assert events(listener)[-1]["event"] == "error"
 
@@ -427,7 +428,7 @@ def test_submission_payload_is_json_and_capped(app, bus, clock):
 def test_a_deltas_frame_is_relayed_as_the_deltas_it_holds(bus, clock, dispatcher):
     node = FakeLink(dispatcher)
     job_id = submit(bus, clock, 1)
-    listener = bus.subscribe(jobs.job_channel(job_id))
+    listener = bus.subscribe(job_channel(job_id))
     dispatcher.tick()
     pieces = [protocol.Delta(job_id, 0, "При"), protocol.Delta(job_id, 1, "вет")]
     dispatcher.on_frame(node.link, protocol.Deltas.pack(pieces))
@@ -444,7 +445,7 @@ def test_background_jobs_run_beside_a_persons_reply_and_give_way_to_waiting_ones
     summary = submit(bus, clock, 1, Priority.SUMMARY)
     dispatcher.tick()
     assert [j.job_id for j in node.jobs()] == [reply, summary]  # not held by "one per user"
-    listener = bus.subscribe(jobs.job_channel(summary))
+    listener = bus.subscribe(job_channel(summary))
     other = submit(bus, clock, 2)
     clock.now += 1
     dispatcher.tick()

@@ -19,6 +19,7 @@ from tests.integration.test_node_link import collect
 from tests.live import ai_state, live_server, tiny_node, wait_until
 from webapp.bus import RedisBus
 from webapp.inference import jobs
+from webapp.inference.events import job_channel
 
 pytestmark = pytest.mark.skipif(not TEST_REDIS_URL, reason="REDIS_URL is not set")
 
@@ -45,7 +46,7 @@ def node_key(server) -> str:
 def submit(server, max_tokens: int = 16):
     """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
     job_id = uuid.uuid4().hex
-    listener = server.bus.subscribe(jobs.job_channel(job_id))
+    listener = server.bus.subscribe(job_channel(job_id))
     with server.sessions() as session:
         jobs.submit(
             session,

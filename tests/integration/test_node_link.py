@@ -21,6 +21,7 @@ from webapp.db import make_engine
 from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
+from webapp.inference.events import job_channel
 
 KEY = "mhn_test-key-for-the-tunnel"
 
@@ -105,7 +106,7 @@ def tunnel(dispatcher):
 def submit(dispatcher, user=1, max_tokens=16):
     """Listen first, then submit: the dispatcher starts a job the moment it is submitted."""
     job_id = uuid.uuid4().hex
-    listener = dispatcher.bus.subscribe(jobs.job_channel(job_id))
+    listener = dispatcher.bus.subscribe(job_channel(job_id))
     with dispatcher.sessions() as session:
         jobs.submit(
             session,

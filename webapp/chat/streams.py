@@ -39,7 +39,7 @@ class ReplyStreams:
     def follow(self, job_id: str, message_id: int) -> None:
         if job_id in self.following:
             return
-        self.subscription.add(jobs.job_channel(job_id))
+        self.subscription.add(job_events.job_channel(job_id))
         text, seq = jobs.partial(self.bus, job_id)
         self.following[job_id] = {"message_id": message_id, "seq": seq}
         if seq >= 0:
@@ -82,7 +82,7 @@ class ReplyStreams:
 
     def unfollow(self, job_id: str) -> None:
         self.following.pop(job_id, None)
-        self.subscription.discard(jobs.job_channel(job_id))
+        self.subscription.discard(job_events.job_channel(job_id))
 
     def on_event(self, message: dict[str, Any]) -> None:
         event = job_events.parse(message)

@@ -197,12 +197,12 @@ class Dispatcher:
             # The node is still finishing something (a reply just stopped, say): the job was
             # never started, it goes back to the front of the line and this link waits a moment.
             link.rest_until = self.clock() + 0.5
-            self.outcomes.after(lambda: self.outcomes.give_back(job, None, count_attempt=False))
+            self.outcomes.after(self.outcomes.give_back, job, None, count_attempt=False)
         elif error.retryable:
-            self.outcomes.after(lambda: self.outcomes.give_back(job, FAILED, count_attempt=True))
+            self.outcomes.after(self.outcomes.give_back, job, FAILED, count_attempt=True)
         else:
             partial = running.text_so_far()
-            self.outcomes.after(lambda: self.outcomes.ended(job, partial, FAILED + RETRY))
+            self.outcomes.after(self.outcomes.ended, job, partial, FAILED + RETRY)
         self._wake()
 
     def _send_cancel(self, link: NodeLink, job_id: str) -> None:
@@ -225,7 +225,7 @@ class Dispatcher:
             running.stopping_since = self.clock()
         self._send_cancel(link, job_id)
         partial = running.text_so_far()
-        self.outcomes.after(lambda: self.outcomes.ended(running.job, partial, None))
+        self.outcomes.after(self.outcomes.ended, running.job, partial, None)
 
     def _drop(self, job_id: str) -> None:
         """A job whose lease is not ours any more: stop it on the node, store nothing."""
@@ -257,11 +257,8 @@ class Dispatcher:
 
     def _maintenance_pause(self) -> bool:
         """During a stop of the AI no job starts (running ones finish, waiting ones wait)."""
-        if self._every("pause", 0.25):
-            try:
-                self._paused = ai_paused(self.bus) is not None
-            except BusUnavailable:
-                self._paused = False
+        if self._every("pause", 0.25):  # (Redis away: read as no stop, see ai_paused)
+            self._paused = ai_paused(self.bus) is not None
         return self._paused
 
     # ----- scheduling -----------------------------------------------------------------------
@@ -364,8 +361,7 @@ class Dispatcher:
         if lapsed is None:
             return
         for job in lapsed.requeued:
-            self.bus.delete(jobs.partial_key(job.job_id))
-            events.publish(self.bus, events.Restarted(job.job_id, LOST + " Пробуем ещё раз."))
+            self.outcomes.restarted(job, LOST)
         for job in lapsed.failed:
             self.outcomes.after(self.outcomes.ended, job, "", LOST + RETRY, held=False)
         for job in lapsed.cancelled:
@@ -379,7 +375,7 @@ class Dispatcher:
         )
         message = "ИИ сейчас недоступен. Попробуйте позже."
         for job in expired or []:
-            self.outcomes.after(lambda job=job: self.outcomes.ended(job, "", message, held=False))
+            self.outcomes.after(self.outcomes.ended, job, "", message, held=False)
 
     def _announce_positions(self) -> None:
         """Tell each waiting person their place and ETA when it changed."""
@@ -398,7 +394,7 @@ class Dispatcher:
     def reply_seconds(self) -> float:
         """A reply as measured: the time to its first token plus its tokens at the measured
         speed."""
-        return self.first_token_s + expected_reply_s(self.tokens_per_second, self.reply_tokens)
+        return expected_reply_s(self.tokens_per_second, self.reply_tokens, self.first_token_s)
 
     def _etas(self, waiting: int) -> list[float]:
         """Seconds until each of the first `waiting` places has its answer: every slot of the

@@ -1,4 +1,4 @@
-"""Submitting and cancelling inference jobs, and the names of their bus channels.
+"""Submitting and cancelling inference jobs (their events: inference.events).
 
 A job is a row of the deployment's queue (inference.queue), written in the caller's
 transaction: a message and the job for its reply are stored together or not at all. The bus
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from webapp.bus import Bus, BusUnavailable
 from webapp.db import on_commit, utcnow
 from webapp.inference import queue
-from webapp.inference.events import job_channel  # noqa: F401 - where listeners find it
 from webapp.inference.queue import Priority
 
 CONTROL_CHANNEL = "inference:control"
@@ -80,10 +79,7 @@ def cancel(session: Session, bus: Bus, job_id: str) -> str | None:
     """Stop a job wherever it is: a waiting one leaves the queue with this transaction; a
     running one is marked, and its dispatcher stops it on the node (told at once through the
     bus, and in any case at its next lease renewal). Returns "queued", "running" or None."""
-    found = queue.cancel(session, job_id)
-    if found is None:
-        return None
-    where, _job = found
+    where = queue.cancel(session, job_id)
 
     def tell() -> None:
         with contextlib.suppress(BusUnavailable):

@@ -120,10 +120,16 @@ class Outcomes:
         back = self.transaction(
             lambda session: queue.give_back(session, job, self.owner, count_attempt=count_attempt)
         )
-        self.relay.forget(job.job_id)
         if back and reason:
-            events.publish(self.bus, events.Restarted(job.job_id, reason + " Пробуем ещё раз."))
+            self.restarted(job, reason)
+        else:
+            self.relay.forget(job.job_id)
         jobs.wake(self.bus)
+
+    def restarted(self, job: QueuedJob, reason: str) -> None:
+        """The job waits again (its try was lost): what devices showed of it is void."""
+        self.relay.forget(job.job_id)
+        events.publish(self.bus, events.Restarted(job.job_id, reason + " Пробуем ещё раз."))
 
     def after(self, step: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run a step: in order on the steps' thread once start()ed, at once when the

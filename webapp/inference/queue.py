@@ -229,19 +229,18 @@ def requeue_lapsed(session: Session, now: datetime, max_attempts: int) -> Lapsed
     return found
 
 
-def cancel(session: Session, job_id: str) -> tuple[str, QueuedJob] | None:
-    """Stop a job: a waiting one leaves the queue at once (("queued", job)); a running one is
-    marked (("running", job)) and its holder stops it on the node."""
+def cancel(session: Session, job_id: str) -> str | None:
+    """Stop a job: a waiting one leaves the queue at once ("queued"); a running one is marked
+    ("running") and its holder stops it on the node. None: no such job."""
     row = session.get(InferenceJob, job_id, with_for_update=True)
     if row is None:
         return None
-    job = _job(row)
     if row.state == QUEUED:
         session.delete(row)
         session.flush()
-        return QUEUED, job
+        return QUEUED
     row.cancel_requested = True
-    return RUNNING, job
+    return RUNNING
 
 
 def expire_waiting(session: Session, now: datetime, timeout_s: float) -> list[QueuedJob]:
@@ -289,7 +288,3 @@ def counts(session: Session) -> dict[str, int]:
         else:
             found["background_running" if background else "running"] += count
     return found
-
-
-def state_of(session: Session, job_id: str) -> str | None:
-    return session.scalar(select(InferenceJob.state).where(InferenceJob.id == job_id))

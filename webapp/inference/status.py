@@ -69,11 +69,12 @@ def beat(session: Session, owner: str, nodes: list[dict[str, Any]], now: datetim
     )
 
 
-def expected_reply_s(tokens_per_s: float, reply_tokens: float) -> float:
-    """How long one reply takes, from the measured speed and the measured length of replies."""
+def expected_reply_s(tokens_per_s: float, reply_tokens: float, first_token_s: float = 0.0) -> float:
+    """How long one reply takes, from the measured time to its first token, speed and length of
+    replies (10 s before any was measured)."""
     if tokens_per_s <= 0:
         return 10.0
-    return max(reply_tokens, 1.0) / tokens_per_s
+    return first_token_s + max(reply_tokens, 1.0) / tokens_per_s
 
 
 def deployment_status(
@@ -97,7 +98,7 @@ def deployment_status(
     capacity = sum(row.capacity for row in fresh)
     speeds = [row.tokens_per_s for row in fresh if row.tokens_per_s > 0]
     tokens_per_s = sum(speeds) / len(speeds) if speeds else 0.0
-    per_reply = first_token_s + expected_reply_s(tokens_per_s, reply_tokens)
+    per_reply = expected_reply_s(tokens_per_s, reply_tokens, first_token_s)
     # Background jobs give way to people's: they make nobody wait, nor the AI look busy.
     wait = (load["running"] + load["queue"]) / capacity * per_reply
     return {
