@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmake
 from sqlalchemy.types import TypeDecorator
 
 from config.settings import ConfigError, Settings
+from webapp.bus import BusUnavailable
 
 # Stable constraint names keep Alembic batch migrations on SQLite and ALTERs on MariaDB in step.
 NAMING_CONVENTION = {
@@ -217,11 +218,14 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    # The transaction is committed: a failing side effect (Redis away, say) is logged, never
-    # raised into commit(), whose caller would otherwise treat stored data as lost.
+    # The transaction is committed: a failing side effect is logged, never raised into
+    # commit(), whose caller would otherwise treat stored data as lost. Redis being away is the
+    # expected case (the data is stored; devices catch up on their next hello): one line.
     for action in session.info.pop(_ON_COMMIT, []):
         try:
             action()
+        except BusUnavailable as exc:
+            logging.getLogger(__name__).warning("after commit: bus unavailable: %s", exc)
         except Exception:
             logging.getLogger(__name__).exception("after-commit action failed")
 

@@ -13,7 +13,7 @@ from webapp.bus import Bus
 from webapp.characters.editor import Draft
 from webapp.characters.filters import mask, settled
 from webapp.chat.context import Turn, build_prompt
-from webapp.chat.replies import generation_parameters
+from webapp.chat.replies import REPLY_MAX, generation_parameters
 from webapp.inference import jobs
 from webapp.inference.queue import Priority, QueuedJob
 
@@ -54,7 +54,7 @@ def start(
         messages=prompt,
         **generation_parameters(draft),
         meta={"max_length": draft.max_length, "filters": list(draft.filters)},
-        max_chars=min(draft.max_length, 2000),
+        max_chars=min(draft.max_length, REPLY_MAX),
     )
     return job_id
 

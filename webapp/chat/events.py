@@ -9,7 +9,6 @@ once by reading the message must find it in the database, and a rollback announc
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from webapp.bus import Bus, BusUnavailable
+from webapp.bus import Bus
 from webapp.chat.models import Message
 from webapp.db import on_commit
 
@@ -30,13 +29,7 @@ def publish(session: Session, bus: Bus, dialog_id: int, kind: str, **data: Any) 
     """kind: message (new or changed: render it), removed (take it off the page)."""
     # `change` names this one event: the person's devices in one process render it once.
     message = {"type": kind, "change": uuid.uuid4().hex, **data}
-
-    def announce() -> None:
-        # Stored all the same when Redis is away: devices catch up on their next hello.
-        with contextlib.suppress(BusUnavailable):
-            bus.publish(dialog_channel(dialog_id), message)
-
-    on_commit(session, announce)
+    on_commit(session, lambda: bus.publish(dialog_channel(dialog_id), message))
 
 
 def publish_new_message(session: Session, bus: Bus, message: Message) -> None:

@@ -291,7 +291,7 @@ class ChatSocket:
         else:
             self.send(rendering.replace_message(html))
         if message.role == Role.ASSISTANT:  # a reply asked for or ended: how the AI is doing
-            self._send_ai_state()  # (a waiting reply's place, sent by _follow, comes after)
+            self._send_ai_state()  # (a waiting reply's place, sent by streams.follow, comes after)
         if message.status in OPEN_REPLY and message.job_id:
             self.streams.follow(message.job_id, message.id)
         elif message.job_id in self.streams:

@@ -80,13 +80,9 @@ def cancel(session: Session, bus: Bus, job_id: str) -> str | None:
     running one is marked, and its dispatcher stops it on the node (told at once through the
     bus, and in any case at its next lease renewal). Returns "queued", "running" or None."""
     where = queue.cancel(session, job_id)
-
-    def tell() -> None:
-        with contextlib.suppress(BusUnavailable):
-            bus.publish(CONTROL_CHANNEL, {"action": "cancel", "job_id": job_id})
-
     if where == queue.RUNNING:
-        on_commit(session, tell)
+        message = {"action": "cancel", "job_id": job_id}
+        on_commit(session, lambda: bus.publish(CONTROL_CHANNEL, message))
     return where
 
 
