@@ -24,7 +24,6 @@ class Relay:
     def __init__(self, bus: Bus, clock: Callable[[], float]) -> None:
         self.bus = bus
         self.clock = clock
-        self._published: dict[str, int] = {}  # job -> seq of the last delta published
 
     def delta(self, running: Running, text: str) -> bool:
         """A new piece from the node (already appended to running.text). True when the reply
@@ -41,7 +40,6 @@ class Relay:
             running.held += held
             if running.shown + len(running.held) > limit:
                 running.held = ""
-                running.cut = True
                 self._publish(running, CUT_MARK)
                 return True
         return False
@@ -53,14 +51,13 @@ class Relay:
             self._publish(running, held, force_save=True)
 
     def forget(self, job_id: str) -> None:
-        self._published.pop(job_id, None)
+        """The try is over: its text so far is no longer anyone's to join."""
         with contextlib.suppress(BusUnavailable):
             self.bus.delete(jobs.partial_key(job_id))
 
     def _publish(self, running: Running, text: str, *, force_save: bool = False) -> None:
         job_id = running.job.job_id
-        seq = self._published.get(job_id, -1) + 1
-        self._published[job_id] = seq
+        seq = len(running.shown_text)  # pieces of this try, numbered from 0
         running.shown += len(text)
         running.shown_text.append(text)
         # The text so far is stored at most every PARTIAL_EVERY seconds (and on the first

@@ -51,7 +51,6 @@ class Running:
     shown_text: list[str] = field(default_factory=list)  # what was streamed, piece by piece
     shown: int = 0  # characters streamed to people (the live cut at max_chars)
     held: str = ""  # text past the cut point, kept back until the reply ends or overflows
-    cut: bool = False  # the reply reached its limit: what follows is not streamed
     stopping_since: float | None = None  # told to cancel: the slot frees on the node's answer
 
     def text_so_far(self) -> str:
