@@ -25,8 +25,12 @@ class Fitted:
     dropped: int  # history turns left out
 
 
+def _cost(message: dict[str, str], count: Callable[[str], int]) -> int:
+    return count(message.get("content", "")) + PER_MESSAGE
+
+
 def prompt_tokens(messages: list[dict[str, str]], count: Callable[[str], int]) -> int:
-    return PER_PROMPT + sum(count(m.get("content", "")) + PER_MESSAGE for m in messages)
+    return PER_PROMPT + sum(_cost(m, count) for m in messages)
 
 
 def fit(
@@ -36,7 +40,7 @@ def fit(
     count: Callable[[str], int],
 ) -> Fitted:
     budget = context_size - SAFETY
-    costs = [count(m.get("content", "")) + PER_MESSAGE for m in messages]
+    costs = [_cost(m, count) for m in messages]
     total = PER_PROMPT + sum(costs)
     if total + max_tokens <= budget:
         return Fitted(messages, max_tokens, 0)
@@ -47,29 +51,28 @@ def fit(
         (i for i, m in enumerate(messages) if m.get("role") == "user" and i >= head),
         default=len(messages),
     )
-    kept = list(range(len(messages)))
-    dropped = 0
+    gone: set[int] = set()
     for index in range(head, last_user):  # oldest history first
         if total + max_tokens <= budget:
             break
         if messages[index].get("role") == "system":
             continue  # the site's summary of older turns stands for what is dropped here
-        kept.remove(index)
+        gone.add(index)
         total -= costs[index]
-        dropped += 1
-    fitted = [messages[i] for i in kept]
+    fitted = [m for i, m in enumerate(messages) if i not in gone]
     room = budget - total
     reply = max(min(max_tokens, MIN_REPLY), 1)
     if room >= reply:
-        return Fitted(fitted, min(max_tokens, room), dropped)
-    # Even the bare prompt is too long: the system text gives way (kept from its start).
+        return Fitted(fitted, min(max_tokens, room), len(gone))
+    # Even the bare prompt is too long: the system text gives way (kept from its start). The
+    # leading system messages are never dropped, so their costs are still costs[:head].
     excess = reply - room
     for i, message in enumerate(fitted[:head]):
         content = message.get("content", "")
-        tokens = count(content)
+        tokens = costs[i] - PER_MESSAGE
         if tokens <= excess or excess <= 0:
             continue
         keep_chars = int(len(content) * (tokens - excess) / tokens)
         fitted[i] = {**message, "content": content[:keep_chars]}
         excess = 0
-    return Fitted(fitted, reply, dropped)
+    return Fitted(fitted, reply, len(gone))
