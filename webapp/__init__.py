@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.admin import config as site_config
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
+    from webapp.forms import IdConverter
     from webapp.i18n import select_locale, select_timezone
     from webapp.maintenance import web as maintenance_web
     from webapp.monitoring import logs, requestlog
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_content_length,

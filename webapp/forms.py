@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import abort, request
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
+
+# Ids and page numbers fit the database's INT (SQLite refuses larger numbers with OverflowError).
+MAX_ID = 2**31 - 1
+PAGE_LIMIT = 100_000  # the deepest page a table offers
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number past MAX_ID matches no route (404), never a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def query_int(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID):
+    """A numeric query parameter: absent gives `default`; anything but a whole number from `low`
+    to `high` is a bad request (400)."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        abort(400)
+    return int(raw)
 
 
 def attach_errors(form: FlaskForm, errors: dict) -> None:

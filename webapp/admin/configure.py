@@ -15,6 +15,7 @@ from webapp.admin.audit import audit_action
 from webapp.admin.logview import LOG_PAGE, LogQuery, search_logs
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
+from webapp.forms import PAGE_LIMIT, query_int
 from webapp.monitoring.models import RETENTION_DAYS, LogCategory
 from webapp.notify.email import build_message, send_message
 from webapp.rendering import render
@@ -152,9 +153,9 @@ def log_list():
     query = LogQuery(
         category=category if category in {c.value for c in LogCategory} else "",
         event=request.args.get("event", "").strip()[:64],
-        user_id=request.args.get("user", type=int),
+        user_id=query_int("user"),
         days=max(1, min(365, request.args.get("days", 7, type=int) or 7)),
-        page=max(1, request.args.get("page", 1, type=int) or 1),
+        page=query_int("page", 1, high=PAGE_LIMIT),
     )
     db.read_only()
     entries, total = search_logs(db.session, query, utcnow() - timedelta(days=query.days))

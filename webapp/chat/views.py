@@ -26,6 +26,7 @@ from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
+from webapp.forms import query_int
 from webapp.inference.status import read_status
 from webapp.rendering import is_htmx, render
 
@@ -81,7 +82,7 @@ def new_dialog(character_id: int):
 @login_required
 def dialog(dialog_id: int):
     found = _dialog(dialog_id)
-    before = request.args.get("before", type=int)
+    before = query_int("before")
     messages, has_more = service.history(db.session, found.id, before_id=before)
     starred = fav.starred_ids(db.session, current_user.id, [m.id for m in messages])
     context = {"dialog": found, "messages": messages, "has_more": has_more, "starred": starred}

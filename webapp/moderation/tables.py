@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from webapp.forms import PAGE_LIMIT, query_int
 from webapp.rendering import drop_empty
 
 PAGE_SIZE = 50
@@ -42,7 +43,7 @@ def parse(args: Any, columns: dict[str, Any], default: str) -> TableQuery:
     return TableQuery(
         sort=sort if sort in columns else default,
         descending=args.get("dir", "desc") != "asc",
-        page=max(1, args.get("page", 1, type=int) or 1),
+        page=query_int("page", 1, high=PAGE_LIMIT),
         text=args.get("q", "").strip()[:100],
         state=args.get("state", "").strip()[:16],
     )
