@@ -11,6 +11,7 @@ from flask import Flask, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
+from webapp.accounts.access import may_override, outranks
 from webapp.i18n import current_theme
 from webapp.monitoring.catalogue import SOURCE_LABELS
 
@@ -65,4 +66,6 @@ def register_template_helpers(app: Flask) -> None:
             "severity_names": SEVERITY_NAMES,
             "log_names": LOG_NAMES,
             "source_labels": SOURCE_LABELS,
+            "outranks": outranks,
+            "may_override": may_override,
         }

@@ -38,9 +38,13 @@ def test_admin_changes_a_role_and_it_is_logged(client, login_as, make_user, db_s
 def test_admin_cannot_change_own_role_or_block_self(client, login_as, db_session):
     admin = login_as("admin")
     token = csrf_token(client, "/admin/users")
-    client.post(f"/admin/users/{admin.id}/role", data={"role": "user", "csrf_token": token})
-    assert "свою роль изменить нельзя" in client.get("/admin/users").get_data(as_text=True)
-    client.post(f"/admin/users/{admin.id}/block", data={"blocked": "1", "csrf_token": token})
+    own = client.post(f"/admin/users/{admin.id}/role", data={"role": "user", "csrf_token": token})
+    assert own.status_code == 403  # nobody outranks themselves
+    assert 'action="/admin/users/%d/role"' % admin.id not in client.get("/admin/users").text
+    blocked = client.post(
+        f"/admin/users/{admin.id}/block", data={"blocked": "1", "csrf_token": token}
+    )
+    assert blocked.status_code == 403
     assert db_session.get(User, admin.id).role == Role.ADMIN
     assert not db_session.get(User, admin.id).is_blocked
 

@@ -51,6 +51,10 @@ class User(Base):
     totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Wrong codes since totp_failed_since (any use: enrolment, disabling, an emergency stop); at
+    # the limit no code is even checked until the window runs out.
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    totp_failed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # flask-login's user protocol

@@ -169,10 +169,20 @@ def change_role(session: Session, target: User, role: Role, *, by: User, ip: str
         raise InvalidAccountData("role", _l("Роль: свою роль изменить нельзя"))
     if target.role == role:
         return
+    if target.role == Role.ADMIN:
+        _keep_an_admin(session, target, _l("Роль: это последний администратор"))
     logs.security(
         session, "role_changed", user_id=target.id, ip=ip, by=by.id, old=target.role, new=role
     )
     target.role = role
+
+
+def _keep_an_admin(session: Session, target: User, message) -> None:
+    others = select(User.id).where(
+        User.role == Role.ADMIN, User.id != target.id, User.is_blocked.is_(False)
+    )
+    if session.scalar(others.limit(1)) is None:
+        raise InvalidAccountData("role", message)
 
 
 def set_blocked(
@@ -185,6 +195,8 @@ def set_blocked(
         raise InvalidAccountData("blocked", _l("Нельзя заблокировать самого себя"))
     if target.is_blocked == blocked:
         return
+    if blocked and target.role == Role.ADMIN:
+        _keep_an_admin(session, target, _l("Нельзя заблокировать последнего администратора"))
     target.is_blocked = blocked
     event = "user_blocked" if blocked else "user_unblocked"
     logs.security(session, event, user_id=target.id, ip=ip, by=by.id, reason=reason[:200])

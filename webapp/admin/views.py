@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.accounts.access import acts_on_account, may_grant, refuse
 from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import change_role, email_of
@@ -15,6 +16,7 @@ from webapp.auth.service import unlock
 from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_pii
+from webapp.forms import PAGE_LIMIT, query_int
 from webapp.rendering import render, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,7 +29,7 @@ def users():
         text=request.args.get("q", "")[:254],
         role=request.args.get("role", ""),
         state=request.args.get("state", ""),
-        page=request.args.get("page", 1, type=int) or 1,
+        page=query_int("page", 1, high=PAGE_LIMIT),
     )
     found, total = search_users(db.session, get_pii(), query, utcnow())
     cipher = get_pii()
@@ -57,12 +59,15 @@ def _back():
 
 @bp.post("/users/<int:user_id>/role")
 @admin_only
+@acts_on_account
 def set_role(user_id: int):
     try:
         role = Role(request.form.get("role", ""))
     except ValueError:
         abort(400)
     target = _target(user_id)
+    if not may_grant(current_user, role):
+        refuse(f"user:{target.id}", {"role": target.role})
     before = {"role": target.role}
     try:
         change_role(db.session, target, role, by=current_user, ip=client_ip())
@@ -77,6 +82,7 @@ def set_role(user_id: int):
 
 @bp.post("/users/<int:user_id>/block")
 @admin_only
+@acts_on_account
 def block(user_id: int):
     blocked = request.form.get("blocked") == "1"
     target = _target(user_id)
@@ -92,6 +98,7 @@ def block(user_id: int):
 
 @bp.post("/users/<int:user_id>/unlock")
 @admin_only
+@acts_on_account
 def unlock_user(user_id: int):
     target = _target(user_id)
     before = {"locked_until": target.locked_until}

@@ -194,14 +194,20 @@ def save(
     now: datetime,
     character: Character | None = None,
     confirm_similar: bool = False,
+    keep_state: bool = False,
 ) -> tuple[Character, Similar | None]:
     """Create or update a character and record a version.
 
     A near-duplicate prompt (>= 70% similar) is only saved with confirm_similar; otherwise the
     similar character comes back and nothing is written. Every broken rule is reported at once.
+    With keep_state (a moderator hid it and the author ranks lower) the state cannot change.
     """
     character_id = character.id if character else None
     errors: dict[str, Any] = {}
+    if keep_state and character is not None and draft.state != character.state:
+        errors["state"] = _l(
+            "Состояние: персонажа скрыл модератор, вернуть его в каталог может только модератор"
+        )
     for check in (lambda: clean(draft), lambda: check_unique(session, draft, character_id)):
         try:
             check()
@@ -285,9 +291,16 @@ def versions(session: Session, character_id: int) -> list[CharacterVersion]:
 
 
 def roll_back(
-    session: Session, character: Character, number: int, *, author_id: int, now: datetime
+    session: Session,
+    character: Character,
+    number: int,
+    *,
+    author_id: int,
+    now: datetime,
+    keep_state: bool = False,
 ) -> Character:
-    """Make version `number` current again, as a new version."""
+    """Make version `number` current again, as a new version (with keep_state, in its present
+    state: a moderator hid it and the author ranks lower)."""
     old = session.scalar(
         select(CharacterVersion).where(
             CharacterVersion.character_id == character.id, CharacterVersion.number == number
@@ -296,6 +309,8 @@ def roll_back(
     if old is None:
         raise CharacterInvalid({"version": _l("Версия не найдена")})
     draft = Draft(**old.data)
+    if keep_state:
+        draft.state = character.state
     clean(draft)
     check_unique(session, draft, character.id)
     _apply(character, draft.as_dict(), now)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.accounts.access import may_override
 from webapp.characters import avatars, cards, editor
 from webapp.characters import preview as previews
 from webapp.characters.access import managers_only
@@ -32,6 +33,11 @@ def _character(character_id: int) -> Character:
     if character is None:
         abort(404)
     return character
+
+
+def _moderated(character: Character | None) -> bool:
+    """A moderator hid it and the signed-in person may not undo that."""
+    return character is not None and not may_override(current_user, character.hidden_rank)
 
 
 @bp.get("")
@@ -71,6 +77,7 @@ def _edit(character: Character | None):
                 now=utcnow(),
                 character=character,
                 confirm_similar=form.confirm_similar.data,
+                keep_state=_moderated(character),
             )
         except avatars.AvatarInvalid as exc:
             db.session.rollback()
@@ -98,6 +105,7 @@ def _edit(character: Character | None):
         form=form,
         character=character,
         similar=similar,
+        locked=_moderated(character),
     )
 
 
@@ -118,7 +126,14 @@ def versions(character_id: int):
 def restore(character_id: int, number: int):
     character = _character(character_id)
     try:
-        editor.roll_back(db.session, character, number, author_id=current_user.id, now=utcnow())
+        editor.roll_back(
+            db.session,
+            character,
+            number,
+            author_id=current_user.id,
+            now=utcnow(),
+            keep_state=_moderated(character),
+        )
     except editor.CharacterInvalid as exc:
         db.session.rollback()
         flash(str(exc), "error")

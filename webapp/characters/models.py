@@ -42,6 +42,8 @@ class Character(Base):
     state: Mapped[CharacterState] = mapped_column(
         String(16), default=CharacterState.DRAFT, index=True
     )
+    # Set while a moderator keeps it hidden: the rank that decided, so a lower one cannot undo it.
+    hidden_rank: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

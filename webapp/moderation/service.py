@@ -141,12 +141,15 @@ def handle_report(
     return before, {"state": report.state, "note": report.note}
 
 
-def set_character_hidden(character: Character, hidden: bool, reason: str) -> tuple[dict, dict]:
-    """Hide a character from the catalogue (with a reason) or publish it again."""
+def set_character_hidden(
+    character: Character, hidden: bool, reason: str, *, rank: int
+) -> tuple[dict, dict]:
+    """Hide a character from the catalogue (with a reason; `rank` is the deciding moderator's, so
+    that a lower rank cannot publish it again) or publish it again."""
     before = {"state": character.state}
     if hidden:
         clean_reason(reason)
-        character.state = CharacterState.HIDDEN
+        character.state, character.hidden_rank = CharacterState.HIDDEN, rank
     else:
-        character.state = CharacterState.PUBLISHED
+        character.state, character.hidden_rank = CharacterState.PUBLISHED, None
     return before, {"state": character.state, "reason": reason.strip()[:REASON_MAX]}

@@ -5,8 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.accounts.access import acts_on_account, may_override, refuse
 from webapp.accounts.errors import AccountError
-from webapp.accounts.models import User
+from webapp.accounts.models import Role, User
 from webapp.admin.audit import audit_action, block_audited
 from webapp.characters.models import Character, CharacterState
 from webapp.chat.models import Dialog, Message
@@ -75,6 +76,7 @@ def _back(default: str):
 
 @bp.post("/users/<int:user_id>/block")
 @moderators_only
+@acts_on_account
 def block_user(user_id: int):
     target = db.session.get(User, user_id) or abort(404)
     blocked = request.form.get("blocked") == "1"
@@ -94,9 +96,11 @@ def block_user(user_id: int):
 def hide_character(character_id: int):
     character = db.session.get(Character, character_id) or abort(404)
     hidden = request.form.get("hidden") == "1"
+    if not hidden and not may_override(current_user, character.hidden_rank):
+        refuse(f"character:{character.id}", {"state": character.state})
     try:
         before, after = service.set_character_hidden(
-            character, hidden, request.form.get("reason", "")
+            character, hidden, request.form.get("reason", ""), rank=Role(current_user.role).rank
         )
     except ModerationError as exc:
         flash(str(exc), "error")

@@ -1,0 +1,37 @@
+"""security rules: the rank that hid a character; wrong TOTP codes counted per account
+
+Revision ID: c4e8f1a2b7d9
+Revises: a7c3e91d0b42
+Create Date: 2026-12-01 14:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "c4e8f1a2b7d9"
+down_revision: str | None = "a7c3e91d0b42"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("characters") as batch:
+        batch.add_column(sa.Column("hidden_rank", sa.Integer(), nullable=True))
+    # A character hidden before this revision was hidden by a moderator (rank 2) or by its
+    # manager; keeping the old ones unlockable by managers would undo earlier decisions.
+    op.execute("UPDATE characters SET hidden_rank = 2 WHERE state = 'hidden'")
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column("totp_failures", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch.add_column(sa.Column("totp_failed_since", sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("totp_failed_since")
+        batch.drop_column("totp_failures")
+    with op.batch_alter_table("characters") as batch:
+        batch.drop_column("hidden_rank")
