@@ -23,7 +23,7 @@ from webapp.accounts.service import delete_account, email_of, export_data
 from webapp.auth import sessions, totp
 from webapp.auth.models import DeviceSession
 from webapp.auth.registration import PRIVACY_POLICY_VERSION
-from webapp.auth.web import client_ip, set_auth_cookies
+from webapp.auth.web import client_ip, set_auth_cookies, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.i18n import LOCALES, THEMES
@@ -62,13 +62,17 @@ def totp_setup():
     session["totp_pending"] = secret
     error = None
     if request.method == "POST":
-        if totp.enable(current_user, get_pii(), secret, request.form.get("code", ""), utcnow()):
-            session.pop("totp_pending", None)
-            logs.security(db.session, "totp_enabled", user_id=current_user.id, ip=client_ip())
-            db.session.commit()
-            flash(_("Двухфакторная защита включена"), "ok")
-            return redirect(url_for("accounts.profile"))
-        error = _("Код: не подходит. Введите 6 цифр, которые показывает приложение сейчас.")
+        try:
+            code = request.form.get("code", "")
+            if totp.enable(current_user, get_pii(), secret, code, utcnow()):
+                session.pop("totp_pending", None)
+                logs.security(db.session, "totp_enabled", user_id=current_user.id, ip=client_ip())
+                db.session.commit()
+                flash(_("Двухфакторная защита включена"), "ok")
+                return redirect(url_for("accounts.profile"))
+            error = _("Код: не подходит. Введите 6 цифр, которые показывает приложение сейчас.")
+        except totp.TooManyCodes as exc:
+            error = too_many_codes(exc)
         logs.security(db.session, "totp_failed", user_id=current_user.id, ip=client_ip())
         db.session.commit()
     uri = totp.provisioning_uri(secret, email_of(current_user, get_pii()))
@@ -84,10 +88,15 @@ def totp_setup():
 @bp.post("/profile/totp/disable")
 @login_required
 def totp_disable():
-    if not totp.verify(current_user, get_pii(), request.form.get("code", ""), utcnow()):
+    try:
+        verified = totp.verify(current_user, get_pii(), request.form.get("code", ""), utcnow())
+        error = _("Код: не подходит, защита не выключена.")
+    except totp.TooManyCodes as exc:
+        verified, error = False, too_many_codes(exc)
+    if not verified:
         logs.security(db.session, "totp_failed", user_id=current_user.id, ip=client_ip())
         db.session.commit()
-        flash(_("Код: не подходит, защита не выключена."), "error")
+        flash(error, "error")
         return redirect(url_for("accounts.totp_setup"))
     totp.disable(current_user)
     logs.security(db.session, "totp_disabled", user_id=current_user.id, ip=client_ip())

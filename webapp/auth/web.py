@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp.accounts.models import User
@@ -11,6 +13,7 @@ from webapp.auth.devices import describe
 from webapp.auth.errors import RefreshReused
 from webapp.auth.sessions import Tokens
 from webapp.auth.tokens import TokenInvalid
+from webapp.auth.totp import TooManyCodes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, login_manager
 
@@ -20,6 +23,13 @@ REFRESH_COOKIE = "mh_refresh"
 
 def client_ip() -> str:
     return request.remote_addr or ""
+
+
+def too_many_codes(exc: TooManyCodes) -> str:
+    return _(
+        "Код: слишком много неверных попыток. Следующая попытка — после %(time)s.",
+        time=format_datetime(exc.until, "HH:mm"),
+    )
 
 
 def client_device() -> str:

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from webapp.admin.audit import audit_action
 from webapp.auth import totp
-from webapp.auth.web import client_ip
+from webapp.auth.web import client_ip, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
 from webapp.maintenance import backups, notice, recovery, runner, service
@@ -148,9 +148,12 @@ def _second_factor(form: WindowForm, now: datetime) -> bool:
     if not totp.enabled(current_user):
         form.totp.errors = [_("Код: сначала включите двухфакторную защиту в профиле.")]
         return False
-    if totp.verify(current_user, get_pii(), form.totp.data or "", now):
-        return True
-    form.totp.errors = [_("Код: не подходит. Экстренное выключение не начато.")]
+    try:
+        if totp.verify(current_user, get_pii(), form.totp.data or "", now):
+            return True
+        form.totp.errors = [_("Код: не подходит. Экстренное выключение не начато.")]
+    except totp.TooManyCodes as exc:
+        form.totp.errors = [too_many_codes(exc)]
     logs.security(
         db.session,
         "totp_failed",
