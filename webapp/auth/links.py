@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.accounts.models import User
@@ -60,6 +60,20 @@ def consume_link(session: Session, raw: str, purpose: LinkPurpose, now: datetime
     link = find_link(session, raw, purpose, now)
     link.used_at = now
     return session.get_one(User, link.user_id)
+
+
+def retire_links(session: Session, user_id: int, purpose: LinkPurpose, now: datetime) -> None:
+    """Every unused link of this purpose stops working (a newer one was used, the password
+    changed): an old reset email left in a mailbox cannot set the password again."""
+    session.execute(
+        update(LinkToken)
+        .where(
+            LinkToken.user_id == user_id,
+            LinkToken.purpose == purpose,
+            LinkToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
 
 
 def check_resend(session: Session, user: User, purpose: LinkPurpose, now: datetime) -> None:

@@ -18,7 +18,7 @@ from webapp.accounts.service import (
     validate_display_name,
     validate_email,
 )
-from webapp.auth.links import check_resend, consume_link, find_link, issue_link
+from webapp.auth.links import check_resend, consume_link, find_link, issue_link, retire_links
 from webapp.auth.models import LinkPurpose
 from webapp.auth.sessions import end_sessions
 from webapp.bus import Bus
@@ -141,7 +141,7 @@ def reset_password(
     problem = password_problem(new_password, cipher.decrypt(user.email_encrypted))
     if problem:  # the link stays usable for a second try
         raise RegistrationInvalid({"password": problem})
-    link.used_at = now
+    retire_links(session, user.id, LinkPurpose.RESET_PASSWORD, now)  # this one and any older
     user.password_hash = hash_password(new_password, settings.bcrypt_rounds)
     user.failed_logins = 0
     user.locked_until = None
