@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -24,8 +26,13 @@ from sqlalchemy.exc import OperationalError
 from webapp.bus import BusUnavailable
 
 log = logging.getLogger(__name__)
+CLOSE_POLICY = 1008  # too many frames: the page's script reconnects after a pause
 CLOSE_SERVER_ERROR = 1011
 CLOSE_TRY_LATER = 1013  # the database or Redis is away: the page's script reconnects later
+# The largest message each socket takes, enforced while it is read (simple-websocket closes with
+# 1009 as soon as a message grows past it, before it is buffered whole). A chat frame is a
+# message of at most a few thousand characters; a node's frames carry whole replies.
+MAX_MESSAGE = {"/ws/chat/": 16 * 1024, "/node/ws": 256 * 1024}
 
 
 class _WholeWrites:
@@ -48,8 +55,36 @@ class _WholeWrites:
 
 class WholeFrameServer(simple_websocket.Server):
     def __init__(self, environ: dict, **kwargs: Any) -> None:
+        kwargs.setdefault("max_message_size", max_message_for(environ.get("PATH_INFO", "")))
         super().__init__(environ, **kwargs)
         self.sock = _WholeWrites(self.sock)
+
+
+def max_message_for(path: str) -> int:
+    return next(
+        (size for prefix, size in MAX_MESSAGE.items() if path.startswith(prefix)),
+        min(MAX_MESSAGE.values()),
+    )
+
+
+class FrameBudget:
+    """A token bucket for one socket's incoming frames: `burst` at once, `rate` a second after."""
+
+    def __init__(
+        self, burst: float, rate: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst, self.rate, self.clock = burst, rate, clock
+        self.tokens = burst
+        self.at = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 class GuardedSock(flask_sock.Sock):

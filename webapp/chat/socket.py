@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
 from webapp.maintenance import runner as maintenance_runner
 from webapp.monitoring.presence import OPEN_SOCKETS
+from webapp.websocket import CLOSE_POLICY, FrameBudget
 
 log = logging.getLogger(__name__)
 bp = Blueprint("chat_socket", __name__)
@@ -49,9 +51,14 @@ CLOSE_UNAUTHORISED = 4401  # the page's script refreshes the tokens, then reconn
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SERVICE_RESTART = 1012  # maintenance: the page's script waits and reconnects after it
-MAX_FRAME = 16 * 1024
+MAX_FRAME = 16 * 1024  # the WebSocket layer closes (1009) on a larger one before buffering it
 MAX_BATCH = 64  # bus events folded into one socket frame
 RECEIVE_WAIT = 30.0
+# A page sends a hello per connect, a draft every 10 s and a few seen/send frames: 20 at once
+# and 5 a second after that are far beyond it. A flood gets one notice, then the socket closes.
+FRAME_BURST, FRAME_RATE = 20, 5.0
+HELLO_EVERY = 1.0  # a hello resyncs the dialog (up to a page of messages): at most once a second
+SEEN_EVERY = 2.0  # read receipts are written at most this often (the newest one wins)
 READ_ONLY_ACTIONS = ("hello", "draft", "maintenance_ack")  # they write to the bus, not the DB
 
 
@@ -153,6 +160,10 @@ class ChatSocket:
         self.outbox: list[str] = []
         self.db_open = False  # the pump's read-only transaction (see _reading)
         self.closed = threading.Event()
+        self.budget = FrameBudget(FRAME_BURST, FRAME_RATE)
+        self.hello_at = -HELLO_EVERY
+        self.seen_upto = self.seen_saved = 0  # read receipts: asked for, and written
+        self.seen_at = -SEEN_EVERY
         self.subscription = self.bus.subscribe(
             events.dialog_channel(dialog_id), SESSION_EVENTS, maintenance_runner.CHANNEL
         )
@@ -184,14 +195,22 @@ class ChatSocket:
         try:
             while not self.closed.is_set():
                 # A frame, the client's close, or every RECEIVE_WAIT seconds a look at `closed`
-                # (set by the pump when it closed the socket): idle sockets seldom wake.
-                frame = self.ws.receive(timeout=RECEIVE_WAIT)
-                if frame is not None:
+                # (set by the pump when it closed the socket): idle sockets seldom wake. A read
+                # receipt held back wakes the loop when it is due.
+                waiting = self.seen_upto > self.seen_saved
+                frame = self.ws.receive(timeout=SEEN_EVERY if waiting else RECEIVE_WAIT)
+                if frame is None:
+                    pass
+                elif self.budget.take():
                     self._on_frame(frame)
+                else:
+                    self._flooded()
+                self._save_seen()
         except ConnectionClosed:
             pass
         finally:
             self.closed.set()
+            self._save_seen(force=True)
             self.subscription.close()
             pump.join(timeout=3)
             db.session.remove()
@@ -302,6 +321,13 @@ class ChatSocket:
         self.send(rendering.ai_state(html))
 
     # ----- from the browser -------------------------------------------------------------------
+    def _flooded(self) -> None:
+        log.warning("chat socket of user %s sent too many frames: closed", self.user_id)
+        self.send(rendering.notice(_("Слишком много запросов. Подождите немного.")))
+        self.flush()
+        self.closed.set()
+        self.ws.close(CLOSE_POLICY, "too many frames")
+
     def _on_frame(self, frame: str | bytes) -> None:
         try:
             if len(frame) > MAX_FRAME:
@@ -309,6 +335,15 @@ class ChatSocket:
             data = json.loads(frame)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            action = data.get("action")
+            if action == "seen":  # coalesced: written by _save_seen when due
+                self.seen_upto = max(self.seen_upto, _number(data.get("upto")))
+                return
+            if action == "hello":
+                now = time.monotonic()
+                if now - self.hello_at < HELLO_EVERY:
+                    return  # this socket resynced a moment ago: nothing new to send
+                self.hello_at = now
         except ValueError:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
             self.flush()
@@ -342,22 +377,36 @@ class ChatSocket:
             return
         dialog = service.get_dialog(db.session, self.user_id, self.dialog_id)
         if action == "hello":
-            self._resync(int(data.get("last_id") or 0))
+            self._resync(_number(data.get("last_id")))
         elif action == "send":
-            self._send_message(dialog, str(data.get("message", "")), data.get("client_id"))
+            self._send_message(dialog, _text(data.get("message")), _text(data.get("client_id")))
         elif action == "stop":
             replies.stop_reply(db.session, self.bus, dialog)
         elif action == "retry":
             self._reply(dialog)
-        elif action == "seen":
-            service.mark_seen(db.session, dialog, int(data.get("upto") or 0), utcnow())
         elif action == "draft":
-            drafts.save(self.bus, self.user_id, self.dialog_id, str(data.get("message", "")))
+            drafts.save(self.bus, self.user_id, self.dialog_id, _text(data.get("message")))
         elif action == "maintenance_ack":
-            drafts.save(self.bus, self.user_id, self.dialog_id, str(data.get("message", "")))
-            maintenance_runner.acknowledge(self.bus, int(data["window"]), self.session_id)
+            drafts.save(self.bus, self.user_id, self.dialog_id, _text(data.get("message")))
+            maintenance_runner.acknowledge(self.bus, _number(data.get("window")), self.session_id)
         else:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
+
+    def _save_seen(self, force: bool = False) -> None:
+        """Write the newest read receipt asked for, at most every SEEN_EVERY seconds."""
+        upto, now = self.seen_upto, time.monotonic()
+        if upto <= self.seen_saved or (not force and now - self.seen_at < SEEN_EVERY):
+            return
+        self.seen_saved, self.seen_at = upto, now
+        try:
+            dialog = service.get_dialog(db.session, self.user_id, self.dialog_id)
+            service.mark_seen(db.session, dialog, upto, utcnow())
+            db.session.commit()
+        except Exception:  # a receipt is not worth the socket: the next one covers it
+            log.warning("read receipt not saved", exc_info=True)
+            db.session.rollback()
+        finally:
+            db.session.remove()
 
     def _resync(self, last_id: int) -> None:
         """A (re)connected device: what it missed, then the live replies where they stand."""
@@ -404,3 +453,24 @@ class ChatSocket:
             user_name=self.user_name,
             now=utcnow(),
         )
+
+
+def _number(value: Any) -> int:
+    """A frame's id field: a whole number (or absent, 0); anything else is not our protocol."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("not a number")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError("out of range")
+    return number
+
+
+def _text(value: Any) -> str:
+    """A frame's text field: a string (or absent, empty); a number, list or object is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value

@@ -7,7 +7,7 @@ from simple_websocket import ConnectionClosed
 from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, limiter, sock
-from webapp.inference.access import admin_only
+from webapp.inference.access import admin_only, count_wrong_node_key, may_try_node_key
 from webapp.inference.jobs import revoke_links
 from webapp.inference.keys import NodeKeyInvalid, create_key, list_keys, revoke_key, verify_key
 from webapp.inference.link import LinkClosed, serve_link
@@ -24,9 +24,14 @@ def _check_node_key():
     """The node link refuses the upgrade itself (401) without a valid API key."""
     if request.endpoint != "inference.node_socket":
         return None
+    if not may_try_node_key(client_ip()):
+        response = jsonify(error=429, title="too many wrong API keys: try again later")
+        response.status_code = 429
+        return response
     presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     key = verify_key(db.session, presented, utcnow()) if presented else None
     if key is None:
+        count_wrong_node_key(client_ip())
         logs.security(
             db.session,
             "node_key_rejected",
