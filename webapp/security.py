@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import Settings
@@ -39,6 +40,16 @@ def init_app(app: Flask, settings: Settings) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if _personal():
+            # Whatever a signed-in person is shown may hold their data: never kept by the
+            # browser's or a proxy's HTTP cache (the service worker keeps dialogs itself).
+            headers.setdefault("Cache-Control", "no-store")
         if settings.production:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response
+
+
+def _personal() -> bool:
+    if request.endpoint in (None, "static") or request.path == "/sw.js":
+        return False
+    return bool(current_user and current_user.is_authenticated)
