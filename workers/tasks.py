@@ -218,13 +218,16 @@ def nightly_backup() -> dict:
 
 @huey.periodic_task(crontab(minute="7"))
 def end_inactive_sessions() -> int:
-    """Hourly: end device sessions not seen for SESSION_INACTIVE_DAYS."""
+    """Hourly: end device sessions not seen for SESSION_INACTIVE_DAYS; forget old wrong-password
+    counters."""
+    from webapp.auth import throttle
     from webapp.auth.sessions import end_inactive_sessions as end_inactive
     from webapp.db import utcnow
 
     with service_scope() as (session, bus):
         ended = end_inactive(session, bus, current_settings(), utcnow())
-    log.info("ended %d inactive sessions", ended)
+        forgotten = throttle.purge(session, utcnow())
+    log.info("ended %d inactive sessions, forgot %d login counters", ended, forgotten)
     return ended
 
 

@@ -1,4 +1,5 @@
-"""security rules: the rank that hid a character; wrong TOTP codes counted per account
+"""security rules: the rank that hid a character; wrong TOTP codes counted per account;
+wrong passwords counted per account, (account, IP) and IP in login_throttles
 
 Revision ID: c4e8f1a2b7d9
 Revises: a7c3e91d0b42
@@ -27,10 +28,29 @@ def upgrade() -> None:
             sa.Column("totp_failures", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("totp_failed_since", sa.DateTime(), nullable=True))
+        # Counted in login_throttles from now on (by email hash: unknown addresses too).
+        batch.drop_column("failed_logins")
+        batch.drop_column("locked_until")
+    op.create_table(
+        "login_throttles",
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("subject", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.Column("until", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("kind", "subject", name=op.f("pk_login_throttles")),
+    )
+    op.create_index(op.f("ix_login_throttles_last_at"), "login_throttles", ["last_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_login_throttles_last_at"), table_name="login_throttles")
+    op.drop_table("login_throttles")
     with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
+        batch.add_column(
+            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+        )
         batch.drop_column("totp_failed_since")
         batch.drop_column("totp_failures")
     with op.batch_alter_table("characters") as batch:

@@ -40,7 +40,7 @@ def test_admin_cannot_change_own_role_or_block_self(client, login_as, db_session
     token = csrf_token(client, "/admin/users")
     own = client.post(f"/admin/users/{admin.id}/role", data={"role": "user", "csrf_token": token})
     assert own.status_code == 403  # nobody outranks themselves
-    assert 'action="/admin/users/%d/role"' % admin.id not in client.get("/admin/users").text
+    assert f'action="/admin/users/{admin.id}/role"' not in client.get("/admin/users").text
     blocked = client.post(
         f"/admin/users/{admin.id}/block", data={"blocked": "1", "csrf_token": token}
     )

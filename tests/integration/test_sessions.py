@@ -1,4 +1,4 @@
-"""Login lockout, tokens (refresh rotation, reuse detection), device sessions and their limit."""
+"""Tokens (refresh rotation, reuse detection), device sessions and their limit."""
 
 from datetime import timedelta
 
@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD
-from webapp.accounts.models import User
 from webapp.auth import sessions, tokens
 from webapp.auth.models import DeviceSession
 from webapp.auth.tokens import Claims
@@ -22,43 +21,6 @@ def login(client, email, password="wrong password"):
 
 def events(db_session, name):
     return db_session.scalars(select(LogEntry).where(LogEntry.event == name)).all()
-
-
-def test_three_wrong_passwords_lock_the_account_and_say_until_when(client, make_user, db_session):
-    user = make_user(email="lock@example.ru")
-    assert "Неверный email или пароль" in login(client, "lock@example.ru").get_data(as_text=True)
-    login(client, "lock@example.ru")
-    third = login(client, "lock@example.ru").get_data(as_text=True)
-    assert "Вход закрыт до" in third
-    assert "Вход закрыт до" in login(client, "lock@example.ru", PASSWORD).get_data(as_text=True)
-    locked = db_session.get(User, user.id)
-    assert locked.locked_until > utcnow() + timedelta(minutes=14)
-    assert len(events(db_session, "account_locked")) == 1
-
-    locked.locked_until = utcnow() - timedelta(seconds=1)
-    db_session.commit()
-    assert login(client, "lock@example.ru", PASSWORD).status_code == 302
-
-
-def test_a_right_password_resets_the_count_of_wrong_ones(client, make_user, db_session):
-    user = make_user(email="count@example.ru")
-    login(client, "count@example.ru")
-    login(client, "count@example.ru")
-    assert login(client, "count@example.ru", PASSWORD).status_code == 302
-    assert db_session.get(User, user.id).failed_logins == 0
-
-
-def test_admin_unlocks_a_locked_account(client, login_as, make_user, db_session):
-    target = make_user(email="locked@example.ru")
-    target.locked_until = utcnow() + timedelta(minutes=10)
-    db_session.commit()
-    login_as("admin")
-    page = client.get("/admin/users?state=locked").get_data(as_text=True)
-    assert "locked@example.ru" in page and "Снять блокировку входа" in page
-    token = csrf_token(client, "/admin/users")
-    client.post(f"/admin/users/{target.id}/unlock", data={"csrf_token": token})
-    assert db_session.get(User, target.id).locked_until is None
-    assert events(db_session, "account_unlocked")
 
 
 def test_expired_access_token_is_refreshed_transparently(client, login_as, settings, db_session):

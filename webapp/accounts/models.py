@@ -39,9 +39,7 @@ class User(Base):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(16))
-    # Wrong passwords in a row; reaching the limit sets locked_until and starts again from zero.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong passwords are counted in auth.throttle (by email hash, so unknown ones count too).
     locale: Mapped[str] = mapped_column(String(8), default="ru")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     # Emails about planned maintenance (24 h, 12 h and 1 h ahead); the person may turn them off.

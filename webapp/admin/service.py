@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.accounts.models import Role, User
+from webapp.auth import throttle
 from webapp.pii import PiiCipher
 from webapp.rendering import drop_empty
 
@@ -49,7 +50,7 @@ def search_users(
     if query.state == "blocked":
         statement = statement.where(User.is_blocked.is_(True))
     elif query.state == "locked":
-        statement = statement.where(User.locked_until > now)
+        statement = statement.where(User.email_hash.in_(throttle.locked_accounts(session, now)))
     elif query.state == "unconfirmed":
         statement = statement.where(User.email_confirmed_at.is_(None))
     elif query.state == "active":

@@ -12,6 +12,7 @@ from webapp.admin.access import admin_only
 from webapp.admin.activity import BAR_W, CHART_H, SIGN_IN_EVENTS, user_activity
 from webapp.admin.audit import audit_action, block_audited
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
+from webapp.auth import throttle
 from webapp.auth.service import unlock
 from webapp.auth.web import client_ip
 from webapp.db import utcnow
@@ -31,18 +32,19 @@ def users():
         state=request.args.get("state", ""),
         page=query_int("page", 1, high=PAGE_LIMIT),
     )
-    found, total = search_users(db.session, get_pii(), query, utcnow())
+    now = utcnow()
+    found, total = search_users(db.session, get_pii(), query, now)
     cipher = get_pii()
     return render(
         "admin/users.html",
         "admin/_users_table.html",
         users=[(user, email_of(user, cipher)) for user in found],
+        locks=throttle.account_locks(db.session, [user.email_hash for user in found], now),
         total=total,
         query=query,
         pages=max(1, -(-total // PAGE_SIZE)),
         roles=list(Role),
         states=STATES,
-        now=utcnow(),
     )
 
 
@@ -101,7 +103,8 @@ def block(user_id: int):
 @acts_on_account
 def unlock_user(user_id: int):
     target = _target(user_id)
-    before = {"locked_until": target.locked_until}
+    locks = throttle.account_locks(db.session, [target.email_hash], utcnow())
+    before = {"locked_until": locks.get(target.email_hash)}
     unlock(db.session, target, by=current_user, ip=client_ip())
     audit_action("login_unlocked", f"user:{target.id}", before, {"locked_until": None})
     db.session.commit()

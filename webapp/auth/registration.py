@@ -18,6 +18,7 @@ from webapp.accounts.service import (
     validate_display_name,
     validate_email,
 )
+from webapp.auth import throttle
 from webapp.auth.links import check_resend, consume_link, find_link, issue_link, retire_links
 from webapp.auth.models import LinkPurpose
 from webapp.auth.sessions import end_sessions
@@ -81,6 +82,8 @@ def register(
         raise RegistrationInvalid(errors)
     existing = find_by_email(session, cipher, email)
     if existing is not None:
+        # As slow as creating an account (the hash is the cost), so timing tells nothing either.
+        hash_password(password, settings.bcrypt_rounds)
         logs.security(session, "register_existing_email", user_id=existing.id, ip=ip)
         return Registration(existing, None)
     user = create_user(
@@ -143,8 +146,7 @@ def reset_password(
         raise RegistrationInvalid({"password": problem})
     retire_links(session, user.id, LinkPurpose.RESET_PASSWORD, now)  # this one and any older
     user.password_hash = hash_password(new_password, settings.bcrypt_rounds)
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.unlock(session, user.email_hash)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now  # the emailed link proves the address just as well
     end_sessions(session, bus, user.id, reason="password_reset", now=now)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import datetime
 from functools import lru_cache
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from webapp.accounts.models import User
 from webapp.accounts.passwords import check_password, generate_password, hash_password
-from webapp.accounts.service import find_by_email
+from webapp.auth import throttle
 from webapp.auth.errors import AccountBlocked, AccountLocked, EmailNotConfirmed, InvalidCredentials
 from webapp.monitoring import logs
-from webapp.pii import PiiCipher
+from webapp.pii import PiiCipher, normalise_email
 
 
 @lru_cache(maxsize=4)
@@ -30,26 +32,39 @@ def authenticate(
     password: str,
     *,
     ip: str,
+    known_accounts: Collection[int] = (),
     now: datetime,
 ) -> User:
     """The user for these credentials, or an AuthError saying why not.
 
+    Unknown addresses go the same way as known ones (a password check against a dummy hash, the
+    same counters, the same words), so neither the answers nor their timing tell which exist.
+    `known_accounts` are the ids this device signed in to before (their lock does not apply).
     The caller commits in every case: failed attempts and lockouts must be remembered.
     """
-    user = find_by_email(session, cipher, email)
+    digest = cipher.lookup_hash(normalise_email(email))
+    user = session.scalar(select(User).where(User.email_hash == digest))
+    known = user is not None and user.id in known_accounts
+    keys = throttle.subjects(cipher, digest, ip)
+    until = throttle.waiting_until(session, keys, known_device=known, now=now)
     # End the read-only transaction before the deliberately slow hash check (~250 ms at cost 12):
     # on SQLite every transaction holds the write lock, so concurrent logins would queue on it.
     session.commit()
-    if user is None:
-        check_password(password, _dummy_hash(settings.bcrypt_rounds))
-        logs.security(session, "login_failed", ip=ip, reason="unknown_email")
+    if until is not None:
+        logs.security(session, "login_failed", user_id=user and user.id, ip=ip, reason="waiting")
+        raise AccountLocked(until)
+    stored = user.password_hash if user is not None else _dummy_hash(settings.bcrypt_rounds)
+    if not check_password(password, stored):
+        until = throttle.count_failure(session, settings, keys, known_device=known, now=now)
+        reason = "wrong_password" if user is not None else "unknown_email"
+        logs.security(session, "login_failed", user_id=user and user.id, ip=ip, reason=reason)
+        if until is not None:
+            logs.security(session, "account_locked", user_id=user and user.id, ip=ip, until=until)
+            raise AccountLocked(until)
         raise InvalidCredentials()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
-    if not check_password(password, user.password_hash):
-        _count_failure(session, settings, user, ip=ip, now=now)
-    user.failed_logins = 0
-    user.locked_until = None
+    if user is None:  # the dummy hash matches no password; never here
+        raise InvalidCredentials()
+    throttle.clear(session, keys)
     if user.is_blocked:
         raise AccountBlocked()
     if user.email_confirmed_at is None:
@@ -57,19 +72,7 @@ def authenticate(
     return user
 
 
-def _count_failure(session: Session, settings: Settings, user: User, *, ip: str, now: datetime):
-    user.failed_logins += 1
-    if user.failed_logins < settings.lockout_attempts:
-        logs.security(session, "login_failed", user_id=user.id, ip=ip, reason="wrong_password")
-        raise InvalidCredentials()
-    user.failed_logins = 0
-    user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-    logs.security(session, "account_locked", user_id=user.id, ip=ip, until=user.locked_until)
-    raise AccountLocked(user.locked_until)
-
-
 def unlock(session: Session, user: User, *, by: User, ip: str) -> None:
     """An admin lifts a lockout before it runs out."""
-    user.locked_until = None
-    user.failed_logins = 0
+    throttle.unlock(session, user.email_hash)
     logs.security(session, "account_unlocked", user_id=user.id, ip=ip, by=by.id)

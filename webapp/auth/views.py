@@ -21,7 +21,13 @@ from webapp.auth.forms import EmailForm, LoginForm, NewPasswordForm, RegisterFor
 from webapp.auth.links import RESEND_PAUSE, find_link
 from webapp.auth.models import LinkPurpose
 from webapp.auth.service import authenticate
-from webapp.auth.web import client_device, client_ip, set_auth_cookies
+from webapp.auth.web import (
+    client_device,
+    client_ip,
+    known_accounts,
+    remember_device,
+    set_auth_cookies,
+)
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings, limiter
 from webapp.forms import attach_errors
@@ -73,6 +79,7 @@ def _finish_login(user, next_url: str):
     flash(_("Добро пожаловать, %(name)s!", name=user.display_name), "ok")
     response = redirect(safe_next(next_url, url_for("characters.catalogue")))
     set_auth_cookies(response, tokens)
+    remember_device(response, user.id)
     return response
 
 
@@ -93,6 +100,7 @@ def login():
                 form.email.data,
                 form.password.data,
                 ip=client_ip(),
+                known_accounts=known_accounts(),
                 now=utcnow(),
             )
         except AccountLocked as exc:
@@ -215,15 +223,14 @@ def resend():
         user = find_by_email(db.session, get_pii(), form.email.data)
         try:
             link = reg.resend_confirmation(db.session, user, utcnow()) if user else None
-        except ResendTooSoon as exc:
-            flash(str(exc), "error")
-            wait = exc.seconds
-        else:
-            db.session.commit()
-            if link:
-                _send_confirmation(user, link)
-            # The same words whether or not the address is registered.
-            flash(_("Если адрес зарегистрирован и не подтверждён, мы отправили новое письмо"), "ok")
+        except ResendTooSoon:
+            link = None  # asked again too soon: nothing is sent, and nothing said about it
+        db.session.commit()
+        if link:
+            _send_confirmation(user, link)
+        # The same words and the same pause whether the address is new, unconfirmed or
+        # confirmed, and whether an email went out: the answer tells nobody which it is.
+        flash(_("Если адрес зарегистрирован и не подтверждён, мы отправили новое письмо"), "ok")
         session["resend_email"] = form.email.data
     status = 200 if valid else 422
     return render("auth/check_email.html", "auth/_resend_form.html", status, form=form, wait=wait)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from webapp.accounts.models import User
 from webapp.auth import sessions
@@ -19,6 +20,11 @@ from webapp.extensions import db, get_bus, get_settings, login_manager
 
 ACCESS_COOKIE = "mh_access"
 REFRESH_COOKIE = "mh_refresh"
+# The accounts that signed in on this browser before (signed, not secret): a lockout after
+# wrong passwords from elsewhere does not shut them out here (see auth.throttle).
+KNOWN_COOKIE = "mh_known"
+KNOWN_MAX = 5
+KNOWN_DAYS = 365
 
 
 def client_ip() -> str:
@@ -66,6 +72,33 @@ def load_user_from_cookies(_request) -> User | None:
     g.device_session = device_session
     g.auth_cookies = tokens
     return user
+
+
+def _known_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="mehhost known device")
+
+
+def known_accounts() -> list[int]:
+    """The account ids this browser signed in to before (an altered cookie counts for none)."""
+    raw = request.cookies.get(KNOWN_COOKIE, "")
+    try:
+        ids = _known_signer().loads(raw) if raw else []
+    except BadSignature:
+        return []
+    return [i for i in ids if isinstance(i, int)][:KNOWN_MAX] if isinstance(ids, list) else []
+
+
+def remember_device(response: Response, user_id: int) -> None:
+    ids = [user_id, *(i for i in known_accounts() if i != user_id)][:KNOWN_MAX]
+    response.set_cookie(
+        KNOWN_COOKIE,
+        _known_signer().dumps(ids),
+        max_age=KNOWN_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=get_settings().production,
+        path="/",
+    )
 
 
 def set_auth_cookies(response: Response, tokens: Tokens | None) -> None:

@@ -57,7 +57,7 @@ RECEIVE_WAIT = 30.0
 # A page sends a hello per connect, a draft every 10 s and a few seen/send frames: 20 at once
 # and 5 a second after that are far beyond it. A flood gets one notice, then the socket closes.
 FRAME_BURST, FRAME_RATE = 20, 5.0
-HELLO_EVERY = 1.0  # a hello resyncs the dialog (up to a page of messages): at most once a second
+HELLO_EVERY = 1.0  # a hello resyncs the dialog (up to a page of messages): one a second at most
 SEEN_EVERY = 2.0  # read receipts are written at most this often (the newest one wins)
 READ_ONLY_ACTIONS = ("hello", "draft", "maintenance_ack")  # they write to the bus, not the DB
 
@@ -339,11 +339,9 @@ class ChatSocket:
             if action == "seen":  # coalesced: written by _save_seen when due
                 self.seen_upto = max(self.seen_upto, _number(data.get("upto")))
                 return
-            if action == "hello":
-                now = time.monotonic()
-                if now - self.hello_at < HELLO_EVERY:
-                    return  # this socket resynced a moment ago: nothing new to send
-                self.hello_at = now
+            if action == "hello":  # answered at most once a second: a second one waits
+                time.sleep(max(0.0, self.hello_at + HELLO_EVERY - time.monotonic()))
+                self.hello_at = time.monotonic()
         except ValueError:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
             self.flush()

@@ -1,0 +1,151 @@
+"""Slowing down password guessing without handing anyone a way to lock people out.
+
+Three counters for every wrong password, all keyed by hashes of what was typed and where from:
+- the account (its email's lookup hash, whether or not an account has it): after
+  `lockout_attempts` wrong passwords, sign-in from *unknown devices* waits `lockout_minutes`;
+  a device that signed in to the account before (a signed cookie, see known_devices) goes on;
+- the account from one IP: from the third wrong password on, each try waits twice as long as
+  the one before (30 s, 1 min, 2 min … 15 min), known device or not;
+- the IP over every account (credential stuffing): from the 20th, 1 min doubling up to 1 h.
+A try that has to wait is answered without checking the password, the same for every address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from webapp.auth.models import LoginThrottle
+from webapp.pii import PiiCipher
+
+PAIR_FREE, PAIR_FIRST, PAIR_LONGEST = 2, timedelta(seconds=30), timedelta(minutes=15)
+IP_FREE, IP_FIRST, IP_LONGEST = 19, timedelta(minutes=1), timedelta(hours=1)
+FORGET_AFTER = timedelta(hours=1)  # a counter with no failure for this long starts again
+KEEP = timedelta(days=1)  # rows older than this are purged (hourly)
+
+
+def subjects(cipher: PiiCipher, email_hash: str, ip: str) -> dict[str, str]:
+    return {
+        "account": email_hash,
+        "pair": hashlib.sha256(f"{email_hash}|{ip}".encode()).hexdigest(),
+        "ip": cipher.lookup_hash(f"ip:{ip}"),
+    }
+
+
+def waiting_until(
+    session: Session, keys: dict[str, str], *, known_device: bool, now: datetime
+) -> datetime | None:
+    """When this try may go ahead (None: now)."""
+    rows = session.scalars(
+        select(LoginThrottle).where(
+            LoginThrottle.subject.in_(keys.values()), LoginThrottle.until > now
+        )
+    ).all()
+    untils = [
+        row.until
+        for row in rows
+        if keys.get(row.kind) == row.subject and not (row.kind == "account" and known_device)
+    ]
+    return max(untils, default=None)
+
+
+def count_failure(
+    session: Session, settings: Settings, keys: dict[str, str], *, known_device: bool, now: datetime
+) -> datetime | None:
+    """Count a wrong password on all three counters; when this try's next one may come (None:
+    at once). An account lock says until when in any case, for the third try's message."""
+    account = _bump(session, "account", keys["account"], now)
+    if account.failures >= settings.lockout_attempts:
+        account.failures, account.until = 0, now + timedelta(minutes=settings.lockout_minutes)
+    pair = _bump(session, "pair", keys["pair"], now)
+    pair.until = _growing(now, pair.failures - PAIR_FREE, PAIR_FIRST, PAIR_LONGEST)
+    ip = _bump(session, "ip", keys["ip"], now)
+    ip.until = _growing(now, ip.failures - IP_FREE, IP_FIRST, IP_LONGEST)
+    account_until = None if known_device else account.until
+    return max((u for u in (account_until, pair.until, ip.until) if u and u > now), default=None)
+
+
+def account_locks(session: Session, email_hashes: list[str], now: datetime) -> dict[str, datetime]:
+    """{email hash: locked until} for those of these accounts locked now (one query)."""
+    rows = session.execute(
+        select(LoginThrottle.subject, LoginThrottle.until).where(
+            LoginThrottle.kind == "account",
+            LoginThrottle.subject.in_(email_hashes),
+            LoginThrottle.until > now,
+        )
+    )
+    return {subject: until for subject, until in rows}
+
+
+def locked_accounts(session: Session, now: datetime):
+    """A subquery of the email hashes whose unknown devices are locked out now."""
+    return select(LoginThrottle.subject).where(
+        LoginThrottle.kind == "account", LoginThrottle.until > now
+    )
+
+
+def clear(session: Session, keys: dict[str, str]) -> None:
+    """A right password: the account's and this IP's pair counters start again."""
+    session.execute(
+        delete(LoginThrottle).where(
+            (LoginThrottle.kind == "account") & (LoginThrottle.subject == keys["account"])
+            | (LoginThrottle.kind == "pair") & (LoginThrottle.subject == keys["pair"])
+        )
+    )
+
+
+def unlock(session: Session, email_hash: str) -> None:
+    """An admin lifts an account's lock (and its count) before it runs out."""
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.kind == "account", LoginThrottle.subject == email_hash
+        )
+    )
+
+
+def purge(session: Session, now: datetime) -> int:
+    result = session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_at < now - KEEP,
+            (LoginThrottle.until.is_(None)) | (LoginThrottle.until < now),
+        )
+    )
+    return result.rowcount or 0
+
+
+def _growing(now: datetime, over: int, first: timedelta, longest: timedelta) -> datetime | None:
+    if over <= 0:
+        return None
+    return now + min(longest, first * 2 ** min(over - 1, 20))
+
+
+def _bump(session: Session, kind: str, subject: str, now: datetime) -> LoginThrottle:
+    """The counter, one more failure on it (a stale one starts again), in this transaction."""
+    fresh = LoginThrottle.last_at >= now - FORGET_AFTER
+    where = (LoginThrottle.kind == kind) & (LoginThrottle.subject == subject)
+    # One statement each way, so that two processes counting at once both count.
+    done = session.execute(
+        update(LoginThrottle)
+        .where(where, fresh)
+        .values(failures=LoginThrottle.failures + 1, last_at=now)
+    ).rowcount
+    if not done:
+        done = session.execute(
+            update(LoginThrottle).where(where).values(failures=1, last_at=now, until=None)
+        ).rowcount
+    if not done:
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(kind=kind, subject=subject, failures=1, last_at=now))
+        except IntegrityError:  # another process inserted it a moment ago
+            session.execute(
+                update(LoginThrottle)
+                .where(where)
+                .values(failures=LoginThrottle.failures + 1, last_at=now)
+            )
+    return session.get_one(LoginThrottle, (kind, subject), populate_existing=True)
