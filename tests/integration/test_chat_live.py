@@ -96,6 +96,14 @@ def signed_in(server) -> Browser:
     return browser
 
 
+def reused(server) -> Browser:
+    """One signed-in browser for the tests that need no second device: every sign-in is a
+    device session of the one account, and a sixth one asks which to end."""
+    if getattr(server, "browser", None) is None:
+        server.browser = signed_in(server)
+    return server.browser
+
+
 def new_dialog(browser) -> int:
     character_id = re.search(r'href="/characters/(\d+)">Алиса<', browser.get("/")).group(1)
     url = browser.post(f"/characters/{character_id}/dialogs", f"/characters/{character_id}")
@@ -141,7 +149,7 @@ def test_send_stream_second_device_and_reconnect_mid_reply(chat_server):
 
 
 def test_foreign_origin_and_bad_frames(chat_server):
-    browser = signed_in(chat_server)
+    browser = reused(chat_server)
     dialog_id = new_dialog(browser)
     with browser.socket(dialog_id, origin="https://evil.example") as ws:
         with pytest.raises(Exception):  # noqa: B017 - closed by the server, any close error
@@ -190,7 +198,7 @@ def test_content_filters_mask_the_stream_word_by_word(chat_server):
     """A socket of a filtered character never shows a masked word, even while it streams."""
     import sqlite3
 
-    browser = signed_in(chat_server)
+    browser = reused(chat_server)
     dialog_id = new_dialog(browser)
     database = sqlite3.connect(chat_server.instance / "mehhost.db")
     with database:
@@ -216,3 +224,85 @@ def test_content_filters_mask_the_stream_word_by_word(chat_server):
     with database:
         database.execute("UPDATE characters SET filters = '[]'")
     database.close()
+
+
+def _worker_rss(server) -> int:
+    import psutil
+
+    (worker,) = psutil.Process(server.process.pid).children()
+    return worker.memory_info().rss
+
+
+def _health_latencies(server, stop: threading.Event, out: list[float]) -> None:
+    while not stop.is_set():
+        started = time.monotonic()
+        with urllib.request.urlopen(server.url + "/healthz", timeout=10) as response:
+            response.read()
+        out.append(time.monotonic() - started)
+        time.sleep(0.02)
+
+
+def test_a_flood_of_frames_closes_that_socket_and_nobody_else_waits(chat_server):
+    from websockets.exceptions import ConnectionClosed
+
+    browser = reused(chat_server)
+    dialog_id = new_dialog(browser)
+    stop, latencies = threading.Event(), []
+    prober = threading.Thread(target=_health_latencies, args=(chat_server, stop, latencies))
+    prober.start()
+    time.sleep(0.3)
+    try:
+        with browser.socket(dialog_id) as ws:
+            hello = json.dumps({"action": "hello", "last_id": 0})
+            seen = json.dumps({"action": "seen", "upto": 1})
+            with pytest.raises(ConnectionClosed):
+                for number in range(1000):
+                    ws.send(hello if number % 2 else seen)
+                for _ in range(200):
+                    ws.recv(timeout=5)
+            assert ws.close_code == 1008
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        prober.join()
+    latencies.sort()
+    assert len(latencies) >= 10
+    assert latencies[len(latencies) // 2] < 0.1, latencies  # the median, on a shared machine
+    # And the person gets back in at once (the page's script reconnects after a pause).
+    with browser.socket(dialog_id) as ws:
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        frames_until(ws, "ai-state")
+
+
+def test_a_huge_frame_closes_the_socket_before_it_is_buffered(chat_server):
+    from websockets.exceptions import ConnectionClosed
+
+    browser = reused(chat_server)
+    dialog_id = new_dialog(browser)
+    before = _worker_rss(chat_server)
+    with browser.socket(dialog_id) as ws:
+        with pytest.raises(ConnectionClosed):
+            ws.send("x" * (2 * 1024 * 1024))
+            ws.recv(timeout=5)
+        assert ws.close_code == 1009
+    assert _worker_rss(chat_server) - before < 10 * 1024 * 1024
+
+
+def test_frame_fields_of_the_wrong_type_store_nothing(chat_server):
+    browser = reused(chat_server)
+    dialog_id = new_dialog(browser)
+    with browser.socket(dialog_id) as ws:
+        for bad in ({"message": None}, {"message": {"a": 1}}, {"message": 5}):
+            ws.send(json.dumps(bad))
+            notice = frames_until(ws, "chat-notice")[-1]
+            assert "Непонятный запрос" in notice or "Сообщение пустое" in notice
+        ws.send(json.dumps({"action": "hello", "last_id": 0}))
+        frames = "".join(frames_until(ws, "ai-state"))
+    assert "None" not in frames and "{&#39;a&#39;: 1}" not in frames
+    with chat_server.sessions() as session:
+        from sqlalchemy import select
+
+        from webapp.chat.models import Message
+
+        texts = session.scalars(select(Message.text).where(Message.dialog_id == dialog_id)).all()
+    assert not any(t in ("None", "{'a': 1}", "5") for t in texts)

@@ -57,7 +57,7 @@ RECEIVE_WAIT = 30.0
 # A page sends a hello per connect, a draft every 10 s and a few seen/send frames: 20 at once
 # and 5 a second after that are far beyond it. A flood gets one notice, then the socket closes.
 FRAME_BURST, FRAME_RATE = 20, 5.0
-HELLO_EVERY = 1.0  # a hello resyncs the dialog (up to a page of messages): one a second at most
+HELLO_EVERY = 1.0  # a hello resyncs (up to a page of messages): one a second, the newest wins
 SEEN_EVERY = 2.0  # read receipts are written at most this often (the newest one wins)
 READ_ONLY_ACTIONS = ("hello", "draft", "maintenance_ack")  # they write to the bus, not the DB
 
@@ -162,6 +162,7 @@ class ChatSocket:
         self.closed = threading.Event()
         self.budget = FrameBudget(FRAME_BURST, FRAME_RATE)
         self.hello_at = -HELLO_EVERY
+        self.hello_pending: int | None = None  # a hello that came within HELLO_EVERY of the last
         self.seen_upto = self.seen_saved = 0  # read receipts: asked for, and written
         self.seen_at = -SEEN_EVERY
         self.subscription = self.bus.subscribe(
@@ -197,14 +198,14 @@ class ChatSocket:
                 # A frame, the client's close, or every RECEIVE_WAIT seconds a look at `closed`
                 # (set by the pump when it closed the socket): idle sockets seldom wake. A read
                 # receipt held back wakes the loop when it is due.
-                waiting = self.seen_upto > self.seen_saved
-                frame = self.ws.receive(timeout=SEEN_EVERY if waiting else RECEIVE_WAIT)
+                frame = self.ws.receive(timeout=self._next_wake())
                 if frame is None:
                     pass
                 elif self.budget.take():
                     self._on_frame(frame)
                 else:
                     self._flooded()
+                self._hello_if_due()
                 self._save_seen()
         except ConnectionClosed:
             pass
@@ -339,13 +340,34 @@ class ChatSocket:
             if action == "seen":  # coalesced: written by _save_seen when due
                 self.seen_upto = max(self.seen_upto, _number(data.get("upto")))
                 return
-            if action == "hello":  # answered at most once a second: a second one waits
-                time.sleep(max(0.0, self.hello_at + HELLO_EVERY - time.monotonic()))
-                self.hello_at = time.monotonic()
+            if action == "hello":  # answered at most once a second: a second one waits its turn
+                self.hello_pending = _number(data.get("last_id"))
+                self._hello_if_due()
+                return
         except ValueError:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
             self.flush()
             return
+        self._run(data)
+
+    def _next_wake(self) -> float:
+        """How long the receive loop may wait: a held-back hello or read receipt wakes it."""
+        now, wait = time.monotonic(), RECEIVE_WAIT
+        if self.hello_pending is not None:
+            wait = min(wait, self.hello_at + HELLO_EVERY - now)
+        if self.seen_upto > self.seen_saved:
+            wait = min(wait, self.seen_at + SEEN_EVERY - now)
+        return max(0.01, wait)
+
+    def _hello_if_due(self) -> None:
+        if self.hello_pending is None or time.monotonic() < self.hello_at + HELLO_EVERY:
+            return
+        last_id, self.hello_pending = self.hello_pending, None
+        self.hello_at = time.monotonic()
+        self._run({"action": "hello", "last_id": last_id})
+
+    def _run(self, data: dict[str, Any]) -> None:
+        """One action in its own transaction; whatever goes wrong, the socket stays open."""
         try:
             if data.get("action") in READ_ONLY_ACTIONS:
                 db.read_only()  # on SQLite: no queueing for the write lock
