@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.maintenance import web as maintenance_web
     from webapp.monitoring import logs, requestlog
     from webapp.monitoring.metrics import instrument
-    from webapp.pii import PiiCipher
+    from webapp.pii import PiiCipher, use_cipher
     from webapp.templating import register_template_helpers
     from webapp.websocket import install as install_websocket_server
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["mehhost.settings"] = settings
     app.extensions["mehhost.bus"] = make_bus(settings.redis_url, settings.redis_prefix)
     app.extensions["mehhost.pii"] = PiiCipher(settings.pii_encryption_key)
+    use_cipher(app.extensions["mehhost.pii"])  # for the columns that encrypt themselves
     app.extensions["mehhost.base_settings"] = settings
     site_config.refresh(app, force=True)
     app.before_request(lambda: site_config.refresh(app))

@@ -6,9 +6,12 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import LargeBinary
+from sqlalchemy.types import TypeDecorator
 
 NONCE_BYTES = 12
 FORMAT_VERSION = b"\x01"
@@ -48,3 +51,40 @@ class PiiCipher:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+# The deployment's one cipher, for columns that encrypt themselves (Encrypted below): the app
+# factory sets it from the configured key before any session opens.
+_active: PiiCipher | None = None
+
+
+def use_cipher(cipher: PiiCipher) -> None:
+    global _active
+    _active = cipher
+
+
+def active_cipher() -> PiiCipher:
+    if _active is None:
+        raise RuntimeError("no PII cipher: create_app() sets it from PII_ENCRYPTION_KEY")
+    return _active
+
+
+class Encrypted(TypeDecorator):
+    """A text column stored AES-GCM encrypted (random nonce, `purpose` bound in): reads and
+    writes see plain text, the database and its backups only ciphertext. It cannot be compared
+    or sorted in SQL; a column that must be found keeps a lookup_hash beside it."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: Any, dialect: Any) -> bytes | None:
+        return None if value is None else active_cipher().encrypt(str(value), purpose=self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        return (
+            None if value is None else active_cipher().decrypt(bytes(value), purpose=self.purpose)
+        )

@@ -28,9 +28,12 @@ def upgrade() -> None:
             sa.Column("totp_failures", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("totp_failed_since", sa.DateTime(), nullable=True))
-        # Counted in login_throttles from now on (by email hash: unknown addresses too).
-        batch.drop_column("failed_logins")
-        batch.drop_column("locked_until")
+    # Counted in login_throttles from now on (by email hash: unknown addresses too). Plain
+    # ALTERs (SQLite 3.35+ drops columns itself): a batch would copy `users` into a new table and
+    # drop the old one, and with foreign keys on, that DROP deletes every row that references a
+    # user (ON DELETE CASCADE): sessions, dialogs, messages.
+    op.drop_column("users", "failed_logins")
+    op.drop_column("users", "locked_until")
     op.create_table(
         "login_throttles",
         sa.Column("kind", sa.String(length=8), nullable=False),
@@ -46,12 +49,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_login_throttles_last_at"), table_name="login_throttles")
     op.drop_table("login_throttles")
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
-        batch.add_column(
-            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch.drop_column("totp_failed_since")
-        batch.drop_column("totp_failures")
-    with op.batch_alter_table("characters") as batch:
-        batch.drop_column("hidden_rank")
+    op.add_column("users", sa.Column("locked_until", sa.DateTime(), nullable=True))
+    op.add_column(
+        "users", sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.drop_column("users", "totp_failed_since")
+    op.drop_column("users", "totp_failures")
+    op.drop_column("characters", "hidden_rank")  # not a batch: see upgrade

@@ -143,3 +143,35 @@ def test_private_pages_are_never_cached(client, login_as, path):
 
 def test_public_pages_and_static_files_keep_their_caching(client):
     assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+
+
+UPGRADE = {
+    "Authorization": "Bearer mhn_guess",
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
+
+
+@pytest.fixture
+def fresh_limits():
+    from webapp.extensions import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()  # the counts of this test's address must not refuse later tests' nodes
+
+
+def test_wrong_node_keys_from_one_address_are_bounded(client, db_session, fresh_limits):
+    for _ in range(10):
+        response = client.get("/node/ws", headers=UPGRADE)
+        assert response.status_code == 401
+    refused = client.get("/node/ws", headers=UPGRADE)
+    assert refused.status_code == 429  # the key is no longer even looked at
+    rejected = db_session.scalars(
+        select(LogEntry).where(LogEntry.event == "node_key_rejected")
+    ).all()
+    assert len(rejected) == 10
+    other = client.get("/node/ws", headers=UPGRADE, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    assert other.status_code == 401

@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from webapp.db import Base, UTCDateTime, utcnow
+from webapp.pii import Encrypted, active_cipher
 
 
 class Role(StrEnum):
@@ -32,7 +33,9 @@ class User(Base):
     # The address is stored encrypted; email_hash (keyed HMAC) is what lookups and uniqueness use.
     email_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     email_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(50))
+    # Personal data: encrypted at rest; the keyed hash (of the name case-folded) finds it exactly.
+    display_name: Mapped[str] = mapped_column(Encrypted("display_name"))
+    display_name_hash: Mapped[str] = mapped_column(String(64), index=True)
     password_hash: Mapped[str] = mapped_column(String(128))
     role: Mapped[Role] = mapped_column(String(16), default=Role.USER, index=True)
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -54,6 +57,11 @@ class User(Base):
     totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     totp_failed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("display_name")
+    def _keep_name_hash(self, _key: str, value: str) -> str:
+        self.display_name_hash = active_cipher().lookup_hash(value)
+        return value
 
     # flask-login's user protocol
     is_authenticated = True

@@ -37,14 +37,17 @@ def search_users(
     """One page of users matching the filters, newest first, and the total count.
 
     An address is matched exactly through its keyed hash (emails are encrypted, so no LIKE);
-    anything else matches part of the display name.
+    anything else matches a whole display name, any case (names are encrypted too).
     """
     statement = select(User)
     text = query.text.strip()
     if "@" in text:
         statement = statement.where(User.email_hash == cipher.lookup_hash(text))
     elif text:
-        statement = statement.where(User.display_name.contains(text, autoescape=True))
+        # Names are encrypted: found whole (any case), through their keyed hash.
+        statement = statement.where(
+            User.display_name_hash == cipher.lookup_hash(" ".join(text.split()))
+        )
     if query.role in {role.value for role in Role}:
         statement = statement.where(User.role == query.role)
     if query.state == "blocked":

@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, UTCDateTime, utcnow
+from webapp.pii import Encrypted
 
 
 class DeviceSession(Base):
@@ -22,8 +23,8 @@ class DeviceSession(Base):
     # within seconds, which is not theft (see sessions.REUSE_GRACE).
     previous_jti: Mapped[str | None] = mapped_column(String(32))
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    device: Mapped[str] = mapped_column(String(120))
-    ip: Mapped[str] = mapped_column(String(45))
+    device: Mapped[str] = mapped_column(Encrypted("device"))  # personal data: encrypted
+    ip: Mapped[str] = mapped_column(Encrypted("ip"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

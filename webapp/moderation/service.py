@@ -15,6 +15,7 @@ from webapp.moderation.errors import ModerationError
 from webapp.moderation.models import MessageReport, ReportState
 from webapp.moderation.tables import TableQuery, page_of
 from webapp.monitoring import logs
+from webapp.pii import active_cipher
 
 REASON_MAX = 300
 
@@ -37,8 +38,8 @@ _dialog_counts = (
     .group_by(Dialog.character_id)
     .subquery()
 )
+# Names are encrypted at rest: a table cannot sort by them, only find one whole (keyed hash).
 USER_COLUMNS = {
-    "name": User.display_name,
     "role": User.role,
     "created": User.created_at,
     "messages": func.coalesce(_message_counts.c.messages, 0),
@@ -73,7 +74,8 @@ def users_table(session: Session, query: TableQuery):
         _message_counts, _message_counts.c.user_id == User.id
     )
     if query.text:
-        statement = statement.where(User.display_name.contains(query.text, autoescape=True))
+        name = " ".join(query.text.split())
+        statement = statement.where(User.display_name_hash == active_cipher().lookup_hash(name))
     if query.state == "blocked":
         statement = statement.where(User.is_blocked.is_(True))
     elif query.state == "active":

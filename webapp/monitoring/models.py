@@ -7,6 +7,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, UTCDateTime, utcnow
+from webapp.pii import Encrypted
 
 
 class LogCategory(StrEnum):
@@ -38,8 +39,9 @@ class LogEntry(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    ip: Mapped[str | None] = mapped_column(String(45))
-    device: Mapped[str | None] = mapped_column(String(120))
+    # Personal data: encrypted at rest (the security log file keeps the IP for fail2ban).
+    ip: Mapped[str | None] = mapped_column(Encrypted("ip"))
+    device: Mapped[str | None] = mapped_column(Encrypted("device"))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
