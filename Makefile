@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools redis
+.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools redis security
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -102,6 +102,18 @@ browser:
 
 test: setup fonts browser ops-tools redis
 	$(BIN)/python -m pytest
+
+# The project's own probe: the role × rank matrix, the chat socket's flood, size and type cases,
+# the lockout and TOTP cases, hostile uploads, then Debian's wapiti against a local server (its
+# modules that reach the internet left out). Needs root (or wapiti installed) for the scanner.
+SECURITY_TESTS = tests/integration/test_access.py tests/integration/test_ranks.py \
+	tests/integration/test_lockout.py tests/integration/test_security_rules.py \
+	tests/integration/test_chat_live.py tests/integration/test_character_rules.py tests/security
+security: setup redis
+	@command -v wapiti >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q wapiti >/dev/null; \
+	  else echo "wapiti is missing: sudo apt-get install wapiti (the scan is skipped)"; fi; }
+	SECURITY_SCAN=1 $(BIN)/python -m pytest --no-cov -p no:cacheprovider $(SECURITY_TESTS)
 
 lint: setup
 	$(BIN)/ruff check .

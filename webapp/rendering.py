@@ -23,8 +23,14 @@ def render(page: str, fragment: str, status: int = 200, **context: Any) -> Respo
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """A redirect target from user input, kept on this site (no scheme, no host, no //)."""
+    """A redirect target from user input, kept on this site (no scheme, no host, no //).
+
+    Control characters (a newline would end the Location header: werkzeug refuses it with a
+    500) and backslashes (browsers read "/\\evil.example" as "//evil.example") are refused too.
+    """
     if not target:
+        return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F or char == "\\" for char in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -175,3 +175,17 @@ def test_wrong_node_keys_from_one_address_are_bounded(client, db_session, fresh_
     assert len(rejected) == 10
     other = client.get("/node/ws", headers=UPGRADE, environ_base={"REMOTE_ADDR": "192.0.2.99"})
     assert other.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/?\nenv;", "/\\evil.example", "//evil.example", "https://evil.example/", "/x\x7f", "x"],
+)
+def test_a_redirect_target_from_a_form_stays_on_the_site(client, target):
+    """wapiti's CRLF probe found a 500 here: a newline in `next` ended the Location header."""
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/prefs/theme", data={"value": "light", "next": target, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
