@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+import ssl
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.accounts.service import email_of
@@ -19,6 +23,8 @@ from webapp.forms import PAGE_LIMIT, query_int
 from webapp.monitoring.models import RETENTION_DAYS, LogCategory
 from webapp.notify.email import build_message, send_message
 from webapp.rendering import render
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
 
@@ -103,9 +109,24 @@ def _test_send(smtp: config.SmtpConfig) -> str:
     )
     try:
         send_message(settings, message, timeout=10)
-    except Exception as exc:  # any SMTP/socket failure is shown to the admin as it is
-        return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # any SMTP/socket failure: its kind on the page, its text in the log
+        log.warning("SMTP test failed: %s: %s", type(exc).__name__, exc)
+        return str(_smtp_failure(exc))
     return ""
+
+
+def _smtp_failure(exc: Exception):
+    """What went wrong, in words that say what to check and name no internal host or port
+    (the server's own text, which can map the network behind it, goes to the log)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _l("сервер не принял логин или пароль")
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPRecipientsRefused):
+        return _l("сервер не принял адрес отправителя или получателя")
+    if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
+        return _l("не удалось договориться о шифровании: проверьте STARTTLS и порт")
+    if isinstance(exc, TimeoutError | ConnectionError | OSError):
+        return _l("не удалось соединиться с сервером: проверьте адрес и порт")
+    return _l("сервер ответил ошибкой; подробности в журнале сервера")
 
 
 @bp.post("/settings/<name>")
