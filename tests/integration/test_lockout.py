@@ -162,3 +162,20 @@ def test_resend_answers_alike_for_every_kind_of_address(app, make_user):
             response = client.post("/confirm/resend", data={"email": email, "csrf_token": token})
         bodies.append((response.status_code, page_text(response).replace(email, "X")))
     assert bodies[0] == bodies[1] == bodies[2]
+
+
+def test_a_known_device_is_not_slowed_by_strangers_on_its_shared_address(
+    app, make_user, monkeypatch
+):
+    from webapp.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)
+    make_user(email="cgnat@example.ru")
+    phone = app.test_client()
+    assert login(phone, "cgnat@example.ru", PASSWORD, ip="100.64.0.1").status_code == 302
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/profile")})
+    strangers = app.test_client()
+    for number in range(25):  # a carrier's shared address: others guess at other accounts
+        login(strangers, f"victim{number}@example.ru", ip="100.64.0.1")
+    assert "Вход закрыт до" in login(strangers, "another@example.ru", ip="100.64.0.1").text
+    assert login(phone, "cgnat@example.ru", PASSWORD, ip="100.64.0.1").status_code == 302

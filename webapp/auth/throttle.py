@@ -8,6 +8,7 @@ Three counters for every wrong password, all keyed by hashes of what was typed a
   the one before (30 s, 1 min, 2 min … 15 min), known device or not;
 - the IP over every account (credential stuffing): from the 20th, 1 min doubling up to 1 h.
 A try that has to wait is answered without checking the password, the same for every address.
+A known device waits only on its own (account, IP) counter.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,17 +42,21 @@ def waiting_until(
     session: Session, keys: dict[str, str], *, known_device: bool, now: datetime
 ) -> datetime | None:
     """When this try may go ahead (None: now)."""
+    kinds = _kinds_for(known_device)
     rows = session.scalars(
         select(LoginThrottle).where(
-            LoginThrottle.subject.in_(keys.values()), LoginThrottle.until > now
+            or_(*(and_(LoginThrottle.kind == k, LoginThrottle.subject == keys[k]) for k in kinds)),
+            LoginThrottle.until > now,
         )
     ).all()
-    untils = [
-        row.until
-        for row in rows
-        if keys.get(row.kind) == row.subject and not (row.kind == "account" and known_device)
-    ]
-    return max(untils, default=None)
+    return max((row.until for row in rows), default=None)
+
+
+def _kinds_for(known_device: bool) -> tuple[str, ...]:
+    """The counters a try waits on. A device that signed in to the account before waits only on
+    its own pair: neither the account's lock nor its address's (a carrier's shared IP, where
+    strangers guess at other accounts) shuts its owner out."""
+    return ("pair",) if known_device else ("account", "pair", "ip")
 
 
 def count_failure(
@@ -66,8 +71,9 @@ def count_failure(
     pair.until = _growing(now, pair.failures - PAIR_FREE, PAIR_FIRST, PAIR_LONGEST)
     ip = _bump(session, "ip", keys["ip"], now)
     ip.until = _growing(now, ip.failures - IP_FREE, IP_FIRST, IP_LONGEST)
-    account_until = None if known_device else account.until
-    return max((u for u in (account_until, pair.until, ip.until) if u and u > now), default=None)
+    untils = {"account": account.until, "pair": pair.until, "ip": ip.until}
+    waits = [untils[kind] for kind in _kinds_for(known_device)]
+    return max((until for until in waits if until and until > now), default=None)
 
 
 def account_locks(session: Session, email_hashes: list[str], now: datetime) -> dict[str, datetime]:
