@@ -183,3 +183,28 @@ def test_a_moderator_cannot_show_what_an_admin_hid(
     db_session.expire_all()
     assert db_session.get(Character, character.id).state == CharacterState.HIDDEN
     assert _hide(client, character.id, token, hidden="0").status_code in (302, 400)
+
+
+def test_a_report_an_admin_decided_is_not_reopened_by_a_moderator(
+    app, client, login_as, make_user, db_session, settings
+):
+    from tests.conftest import sign_in
+    from tests.factories import character as make_character
+    from tests.integration.test_moderation import ai_message
+    from webapp.moderation.models import MessageReport, ReportState
+
+    person = make_user()
+    message = ai_message(db_session, person, make_character(db_session))
+    report = MessageReport(message_id=message.id, reporter_id=person.id, reason="Плохо")
+    db_session.add(report)
+    db_session.commit()
+    login_as(Role.ADMIN)
+    token = csrf_token(client, "/moderation/reports")
+    decide = {"csrf_token": token, "state": "actioned", "note": "удалено"}
+    assert client.post(f"/moderation/reports/{report.id}", data=decide).status_code == 302
+    moderator = app.test_client()
+    sign_in(moderator, db_session, settings, make_user(role=Role.MODERATOR))
+    undo = {"csrf_token": csrf_token(moderator, "/moderation/reports"), "state": "dismissed"}
+    assert moderator.post(f"/moderation/reports/{report.id}", data=undo).status_code == 403
+    db_session.expire_all()
+    assert db_session.get(MessageReport, report.id).state == ReportState.ACTIONED

@@ -120,6 +120,9 @@ def hide_character(character_id: int):
 @moderators_only
 def handle_report(report_id: int):
     report = db.session.get(MessageReport, report_id) or abort(404)
+    decided_by = db.session.get(User, report.handled_by) if report.handled_by else None
+    if decided_by is not None and not may_override(current_user, Role(decided_by.role).rank):
+        refuse(f"report:{report.id}", {"state": report.state, "handled_by": decided_by.id})
     try:
         before, after = service.handle_report(
             db.session,
