@@ -53,7 +53,7 @@ def search_users(
     if query.state == "blocked":
         statement = statement.where(User.is_blocked.is_(True))
     elif query.state == "locked":
-        statement = statement.where(User.email_hash.in_(throttle.locked_accounts(session, now)))
+        statement = statement.where(User.email_hash.in_(throttle.locked_accounts(now)))
     elif query.state == "unconfirmed":
         statement = statement.where(User.email_confirmed_at.is_(None))
     elif query.state == "active":

@@ -64,7 +64,7 @@ def authenticate(
         raise InvalidCredentials()
     if user is None:  # the dummy hash matches no password; never here
         raise InvalidCredentials()
-    throttle.clear(session, keys)
+    throttle.clear(session, keys, now)
     if user.is_blocked:
         raise AccountBlocked()
     if user.email_confirmed_at is None:

@@ -3,7 +3,8 @@
 Three counters for every wrong password, all keyed by hashes of what was typed and where from:
 - the account (its email's lookup hash, whether or not an account has it): after
   `lockout_attempts` wrong passwords, sign-in from *unknown devices* waits `lockout_minutes`;
-  a device that signed in to the account before (a signed cookie, see known_devices) goes on;
+  a device that signed in to the account before (a signed cookie: auth.web.known_accounts)
+  goes on;
 - the account from one IP: from the third wrong password on, each try waits twice as long as
   the one before (30 s, 1 min, 2 min … 15 min), known device or not;
 - the IP over every account (credential stuffing): from the 20th, 1 min doubling up to 1 h.
@@ -88,19 +89,23 @@ def account_locks(session: Session, email_hashes: list[str], now: datetime) -> d
     return {subject: until for subject, until in rows}
 
 
-def locked_accounts(session: Session, now: datetime):
+def locked_accounts(now: datetime):
     """A subquery of the email hashes whose unknown devices are locked out now."""
     return select(LoginThrottle.subject).where(
         LoginThrottle.kind == "account", LoginThrottle.until > now
     )
 
 
-def clear(session: Session, keys: dict[str, str]) -> None:
-    """A right password: the account's and this IP's pair counters start again."""
+def clear(session: Session, keys: dict[str, str], now: datetime) -> None:
+    """A right password: this (account, IP) count starts again, and so does the account's,
+    unless it is locked now (its owner signed in from a known device while a stranger guesses:
+    the stranger's devices stay locked out)."""
     session.execute(
         delete(LoginThrottle).where(
-            (LoginThrottle.kind == "account") & (LoginThrottle.subject == keys["account"])
-            | (LoginThrottle.kind == "pair") & (LoginThrottle.subject == keys["pair"])
+            (LoginThrottle.kind == "pair") & (LoginThrottle.subject == keys["pair"])
+            | (LoginThrottle.kind == "account")
+            & (LoginThrottle.subject == keys["account"])
+            & (LoginThrottle.until.is_(None) | (LoginThrottle.until <= now))
         )
     )
 

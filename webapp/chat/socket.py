@@ -38,6 +38,7 @@ from webapp.chat.models import OPEN_REPLY, Role
 from webapp.chat.streams import ReplyStreams
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter, sock
+from webapp.forms import MAX_ID
 from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
 from webapp.maintenance import runner as maintenance_runner
@@ -482,7 +483,7 @@ def _number(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("not a number")
     number = int(value)
-    if not 0 <= number < 2**63:
+    if not 0 <= number <= MAX_ID:
         raise ValueError("out of range")
     return number
 
