@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import has_request_context, request
 from flask_login import current_user
 
 LOCALES = ("ru", "en")
 THEMES = ("dark", "light")
 DEFAULT_TIMEZONE = "Europe/Moscow"
+# The site's own time: schedules (reports, backups) and staff-facing times are in Moscow time.
+MOSCOW = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def select_locale() -> str:

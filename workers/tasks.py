@@ -156,7 +156,7 @@ def validate_forecasts() -> dict[str, str]:
     from webapp.analysis.service import models_of
     from webapp.analysis.validation import validate_day
     from webapp.db import utcnow
-    from webapp.monitoring.watch import MOSCOW
+    from webapp.i18n import MOSCOW
 
     yesterday = utcnow().astimezone(MOSCOW).date() - timedelta(days=1)
     with service_scope() as (session, _bus):

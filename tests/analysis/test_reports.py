@@ -11,9 +11,9 @@ from tests.alerting import fresh
 from tests.factories import metric_history
 from webapp.analysis import reports
 from webapp.db import utcnow
+from webapp.i18n import MOSCOW
 from webapp.monitoring.collector import queue_incident_reports
 from webapp.monitoring.models import Alert, AlertState, Severity
-from webapp.monitoring.watch import MOSCOW
 from workers import tasks
 
 

@@ -10,7 +10,7 @@ from tests.factories import metric_history
 from webapp.analysis import forecast, validation
 from webapp.analysis.models import ForecastScore
 from webapp.db import utcnow
-from webapp.monitoring.watch import MOSCOW
+from webapp.i18n import MOSCOW
 from workers import tasks
 
 

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from webapp.admin.config import load_section
 from webapp.analysis import validation
+from webapp.i18n import MOSCOW
 from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS
 from webapp.monitoring.models import Alert, AlertState, MetricPoint, Severity
 from webapp.monitoring.samples import TEN_MINUTES
-from webapp.monitoring.watch import MOSCOW
 from webapp.pii import PiiCipher
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from webapp.analysis import forecast
 from webapp.analysis.models import ForecastScore
 from webapp.analysis.service import HISTORY_DAYS, metric_series
+from webapp.i18n import MOSCOW
 from webapp.monitoring.catalogue import METRICS
-from webapp.monitoring.watch import MOSCOW
 
 HISTORY_SHOWN_DAYS = 14
 

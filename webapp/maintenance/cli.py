@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 
 from webapp.db import make_engine
 from webapp.extensions import db
+from webapp.i18n import MOSCOW
 from webapp.maintenance import backups, page
-from webapp.monitoring.watch import MOSCOW
 
 group = AppGroup("backup", help="Database backups: create, list, restore.")
 

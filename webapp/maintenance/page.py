@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from config.settings import PROJECT_ROOT
-from webapp.monitoring.watch import MOSCOW
+from webapp.i18n import MOSCOW
 
 TEMPLATE = PROJECT_ROOT / "config" / "maintenance" / "maintenance.html"
 FILE_NAME = "maintenance.html"

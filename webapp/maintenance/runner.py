@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import email_of
 from webapp.bus import Bus
+from webapp.i18n import MOSCOW
 from webapp.maintenance import page
 from webapp.maintenance.flag import FLAG_KEY
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
 from webapp.monitoring import presence
-from webapp.monitoring.watch import MOSCOW
 from webapp.pii import PiiCipher
 
 log = logging.getLogger(__name__)

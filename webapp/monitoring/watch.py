@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
+from webapp.i18n import MOSCOW
 from webapp.monitoring import alerts, samples
 from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS, SOURCES
 from webapp.monitoring.models import Alert, AlertState, Severity
 from webapp.monitoring.thresholds import Level, current_levels, level_of
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 SEVERITY_OF = {Level.WARNING: Severity.LOW, Level.CRITICAL: Severity.HIGH}
 LEVEL_OF = {
     Severity.LOW: Level.WARNING,
