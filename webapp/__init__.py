@@ -7,8 +7,7 @@ import logging
 from flask import Flask
 
 from config.settings import Settings, load_settings
-
-__version__ = "0.1.0"
+from webapp.version import __version__  # noqa: F401 - the package names its release
 
 
 def create_app(settings: Settings | None = None) -> Flask:

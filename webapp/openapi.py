@@ -15,7 +15,7 @@ import click
 from flask import Flask
 
 from pc_node import protocol
-from webapp import __version__
+from webapp.version import __version__
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _CONTAINERS = {list: "array", dict: "object"}

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import csrf_token
-from webapp import __version__
 from webapp.bus import RedisBus
 from webapp.inference.status import AI_STATUS_KEY
+from webapp.version import __version__
 
 
 def test_healthz_reports_each_dependency(client, settings):

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from webapp import __version__
 from webapp.accounts.access import role_required
 from webapp.accounts.models import Role
 from webapp.admin.audit import audit_action
@@ -21,6 +20,7 @@ from webapp.monitoring.service import check_health
 from webapp.monitoring.thresholds import current_levels
 from webapp.monitoring.widgets import hour_graphs, panel
 from webapp.rendering import render
+from webapp.version import __version__
 
 bp = Blueprint("monitoring", __name__)
 AI_POLL_S = 15
