@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import create_user
-from webapp.characters.models import Character, CharacterState
-from webapp.characters.service import name_key
+from webapp.characters.models import Character, CharacterState, name_key
 from webapp.chat.models import Dialog, Message
 from webapp.db import utcnow
 

@@ -14,8 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.characters.models import Character, CharacterState, CharacterVersion
-from webapp.characters.service import name_key
+from webapp.characters.models import Character, CharacterState, CharacterVersion, name_key
 from webapp.monitoring import logs
 
 FILTERS = ("profanity", "violence", "adult")

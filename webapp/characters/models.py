@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.db import Base, UTCDateTime, utcnow
 
 
+def name_key(name: str) -> str:
+    """The form two names are compared in: trimmed, single-spaced, casefolded, ё as е."""
+    return " ".join(name.split()).casefold().replace("ё", "е")
+
+
 class CharacterState(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"

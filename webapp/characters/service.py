@@ -3,7 +3,9 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from webapp.characters.models import Character, CharacterState
+from webapp.characters.editor import Draft, save
+from webapp.characters.models import Character, CharacterState, name_key
+from webapp.db import utcnow
 
 CATALOGUE_PAGE_SIZE = 24
 
@@ -39,11 +41,6 @@ DEMO_CHARACTERS = (
 )
 
 
-def name_key(name: str) -> str:
-    """The form two names are compared in: trimmed, single-spaced, casefolded, ё as е."""
-    return " ".join(name.split()).casefold().replace("ё", "е")
-
-
 def list_published(session: Session, query: str = "", limit: int = CATALOGUE_PAGE_SIZE):
     """Published characters for the catalogue, filtered by a fragment of the name or a tag."""
     statement = select(Character).where(Character.state == CharacterState.PUBLISHED)
@@ -60,9 +57,6 @@ def list_published(session: Session, query: str = "", limit: int = CATALOGUE_PAG
 
 def seed_demo(session: Session) -> int:
     """Create the demo characters that do not exist yet (each with its first version)."""
-    from webapp.characters.editor import Draft, save
-    from webapp.db import utcnow
-
     keys = set(session.scalars(select(Character.name_key)))
     created = 0
     for data in DEMO_CHARACTERS:
