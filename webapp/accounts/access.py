@@ -10,8 +10,8 @@ from flask import abort, request
 from flask_login import current_user
 
 from webapp.accounts.models import Role, User
+from webapp.audit import audit_action
 from webapp.extensions import db, login_manager
-from webapp.monitoring.logs import audit
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -84,15 +84,7 @@ def acts_on_account(view: View) -> View:
 
 def refuse(target: str, state: Any) -> None:
     """Audit a refused action on `target` (who, from where, what was tried) and answer 403."""
-    audit(
-        db.session,
-        "action_refused",
-        user_id=current_user.id,
-        ip=request.remote_addr,
-        device=request.user_agent.string,
-        target=target,
-        before=state,
-        after={"route": request.endpoint, "form": sorted(request.form.keys() - {"csrf_token"})},
-    )
+    tried = {"route": request.endpoint, "form": sorted(request.form.keys() - {"csrf_token"})}
+    audit_action("action_refused", target, state, tried)
     db.session.commit()
     abort(403)

@@ -15,8 +15,8 @@ from flask_login import current_user
 from webapp.accounts.service import email_of
 from webapp.admin import config
 from webapp.admin.access import admin_only
-from webapp.admin.audit import audit_action
 from webapp.admin.logview import LOG_PAGE, LogQuery, search_logs
+from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.forms import PAGE_LIMIT, query_int

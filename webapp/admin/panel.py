@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.admin.access import admin_only
-from webapp.admin.audit import audit_action
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
 from webapp.analysis import economy, overview, traffic, validation
 from webapp.analysis.service import models_of, recent_anomalies
 from webapp.analysis.watch import TRAFFIC_STATE_KEY
+from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
 from webapp.inference.status import read_status

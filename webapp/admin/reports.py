@@ -17,8 +17,8 @@ from flask import (
 from flask_babel import gettext as _
 
 from webapp.admin.access import admin_only
-from webapp.admin.audit import audit_action
 from webapp.analysis import reports
+from webapp.audit import audit_action
 from webapp.extensions import db
 
 bp = Blueprint("admin_reports", __name__, url_prefix="/admin/reports")

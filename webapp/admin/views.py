@@ -5,13 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.accounts.access import acts_on_account, may_grant, refuse
+from webapp.accounts.actions import block_audited
 from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
 from webapp.accounts.service import change_role, email_of
 from webapp.admin.access import admin_only
 from webapp.admin.activity import BAR_W, CHART_H, SIGN_IN_EVENTS, user_activity
-from webapp.admin.audit import audit_action, block_audited
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
+from webapp.audit import audit_action
 from webapp.auth import throttle
 from webapp.auth.service import unlock
 from webapp.auth.web import client_ip

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from webapp.admin.audit import audit_action
+from webapp.audit import audit_action
 from webapp.auth import totp
 from webapp.auth.web import client_ip, too_many_codes
 from webapp.db import utcnow

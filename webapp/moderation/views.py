@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp.accounts.access import acts_on_account, may_override, refuse
+from webapp.accounts.actions import block_audited
 from webapp.accounts.errors import AccountError
 from webapp.accounts.models import Role, User
-from webapp.admin.audit import audit_action, block_audited
+from webapp.audit import audit_action
 from webapp.characters.models import Character, CharacterState
 from webapp.chat.models import Dialog, Message
 from webapp.db import utcnow

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webapp.accounts.access import role_required
 from webapp.accounts.models import Role
-from webapp.admin.audit import audit_action
+from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_settings, limiter
 from webapp.inference.status import read_status
