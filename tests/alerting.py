@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests.conftest import patched_settings
 from tests.fakes import RecordingGateway
-from webapp.admin import config
+from webapp import siteconfig as config
 from webapp.monitoring import samples
 from webapp.monitoring.catalogue import PC, VDS
 from webapp.monitoring.models import AlertDelivery

@@ -13,7 +13,7 @@ from webapp.version import __version__  # noqa: F401 - the package names its rel
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app from Settings; raise ConfigError naming a bad setting."""
     from webapp import cli, errors, security
-    from webapp.admin import config as site_config
+    from webapp import siteconfig as site_config
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.forms import IdConverter

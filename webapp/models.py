@@ -1,7 +1,6 @@
 """Every domain's models imported in one place, so Alembic and tests see the whole schema."""
 
 from webapp.accounts.models import User
-from webapp.admin.models import SiteSetting
 from webapp.analysis.models import ForecastScore
 from webapp.auth.models import DeviceSession, LinkToken
 from webapp.characters.models import Character, CharacterVersion
@@ -17,6 +16,7 @@ from webapp.monitoring.models import (
     MetricPoint,
     Threshold,
 )
+from webapp.siteconfig import SiteSetting
 
 metadata = Base.metadata
 

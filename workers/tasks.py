@@ -35,8 +35,8 @@ def service_scope() -> Iterator[tuple[Session, object]]:
         from webapp import create_app
 
         _app = create_app()
-    from webapp.admin.config import refresh
     from webapp.extensions import db, get_bus
+    from webapp.siteconfig import refresh
 
     refresh(_app)  # an admin may have changed SMTP or security settings meanwhile
     with _app.app_context():

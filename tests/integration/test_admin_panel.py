@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_token
-from webapp.admin import config
+from webapp import siteconfig as config
 from webapp.extensions import get_settings
 from webapp.inference.status import write_status
 from webapp.monitoring import samples

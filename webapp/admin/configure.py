@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from webapp import siteconfig as config
 from webapp.accounts.service import email_of
-from webapp.admin import config
 from webapp.admin.access import admin_only
 from webapp.admin.logview import LOG_PAGE, LogQuery, search_logs
 from webapp.audit import audit_action

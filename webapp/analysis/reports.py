@@ -22,13 +22,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from webapp.admin.config import load_section
 from webapp.analysis import validation
 from webapp.i18n import MOSCOW
 from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS
 from webapp.monitoring.models import Alert, AlertState, MetricPoint, Severity
 from webapp.monitoring.samples import TEN_MINUTES
 from webapp.pii import PiiCipher
+from webapp.siteconfig import load_section
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step
 

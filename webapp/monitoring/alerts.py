@@ -17,7 +17,6 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from webapp.admin.config import ChannelConfig
 from webapp.monitoring.models import (
     Alert,
     AlertDelivery,
@@ -25,6 +24,7 @@ from webapp.monitoring.models import (
     DeliveryStatus,
     Severity,
 )
+from webapp.siteconfig import ChannelConfig
 
 DEDUP_WINDOW = timedelta(minutes=5)
 ESCALATE_AFTER = timedelta(minutes=30)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from webapp.admin.config import load_section
 from webapp.analysis import economy
 from webapp.analysis import watch as analysis_watch
 from webapp.analysis.livetraffic import TrafficWatch
@@ -23,6 +22,7 @@ from webapp.extensions import db
 from webapp.monitoring import alerts, presence, samples, watch
 from webapp.monitoring.catalogue import INTERVAL_S, VDS
 from webapp.monitoring.models import AlertState
+from webapp.siteconfig import load_section
 
 log = logging.getLogger(__name__)
 LEADER_KEY = "monitoring:collector"

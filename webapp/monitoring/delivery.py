@@ -7,11 +7,11 @@ from collections import Counter
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from webapp.admin.config import load_section
 from webapp.db import utcnow
 from webapp.monitoring.alerts import attempt, due_deliveries
 from webapp.notify import channels
 from webapp.pii import PiiCipher
+from webapp.siteconfig import load_section
 
 
 def deliver_due(session: Session, settings: Settings, cipher: PiiCipher) -> dict[str, int]:

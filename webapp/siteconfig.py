@@ -1,4 +1,5 @@
-"""Settings an admin changes at run time: SMTP, security parameters, alert channels.
+"""Settings an admin changes at run time: SMTP, security parameters, alert channels; a shared
+service (monitoring, notify, analysis, the worker and the app factory read it; admin edits it).
 
 Each section is a frozen dataclass. Saved sections live in site_settings (secrets encrypted); the
 environment's Settings give the defaults. Each process re-reads them when the bus says they changed.
@@ -13,18 +14,17 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from config.settings import Settings
-from webapp.admin.models import SiteSetting
 from webapp.bus import Bus, BusUnavailable
-from webapp.db import utcnow
-from webapp.monitoring.errors import MonitoringError
+from webapp.db import Base, UTCDateTime, utcnow
 from webapp.pii import PiiCipher
 
 CONFIG_VERSION_KEY = "site_config_version"
@@ -34,8 +34,26 @@ PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 RATE = re.compile(r"^\d{1,5} per (second|minute|hour|day)$")
 
 
-class ConfigError(MonitoringError):
+class ConfigError(ValueError):
     """A setting typed by an admin is invalid; `field` names it."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SiteSetting(Base):
+    """One section of the settings an admin edits at run time (SMTP, security, channels).
+
+    `value` is JSON; secrets inside it (passwords, tokens) are encrypted with the PII key.
+    """
+
+    __tablename__ = "site_settings"
+
+    section: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 @dataclass(frozen=True)
