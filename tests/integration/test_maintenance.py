@@ -19,7 +19,7 @@ from tests.factories import PASSWORD
 from tests.fakes import FakeSocket
 from webapp.accounts.models import Role, User
 from webapp.auth import totp
-from webapp.maintenance import notice, runner, service
+from webapp.maintenance import flag, notice, runner, service
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import Request
@@ -143,7 +143,7 @@ def test_the_whole_planned_sequence_with_an_injected_clock(
     )
     assert allowed.status_code == 302  # the admin still gets in to run the works
 
-    listener = bus.subscribe(runner.CHANNEL)
+    listener = bus.subscribe(flag.CHANNEL)
     assert tick(START)["stopped"] == 1
     window = db_session.get(MaintenanceWindow, window.id)
     assert window.state == State.DOWN and window.stopped_at == START
@@ -340,7 +340,7 @@ def test_a_chat_socket_shows_the_stop_acknowledges_with_the_draft_and_closes(
     event = {"window": 7, "scope": "all", "ends_at": START.timestamp(), "rehearsal": False}
     with app.test_request_context():
         socket = ChatSocket(page, person, "device-1", dialog.id, character.id)
-        socket._on_event(runner.CHANNEL, {"type": "maintenance_start", **event})
+        socket._on_event(flag.CHANNEL, {"type": "maintenance_start", **event})
         socket.flush()
         notice_html = "".join(page.sent)
         assert "Начинаются технические работы" in notice_html
@@ -349,11 +349,11 @@ def test_a_chat_socket_shows_the_stop_acknowledges_with_the_draft_and_closes(
         socket._on_frame(
             json.dumps({"action": "maintenance_ack", "window": "7", "message": "Недописанное"})
         )
-        assert runner.acknowledged(bus, 7) == 1
+        assert flag.acknowledged(bus, 7) == 1
         assert drafts.load(bus, person.id, dialog.id) == "Недописанное"
-        socket._on_event(runner.CHANNEL, {"type": "maintenance_close", **event, "rehearsal": True})
+        socket._on_event(flag.CHANNEL, {"type": "maintenance_close", **event, "rehearsal": True})
         assert page.closed_with is None  # a rehearsal closes nothing
-        socket._on_event(runner.CHANNEL, {"type": "maintenance_close", **event})
+        socket._on_event(flag.CHANNEL, {"type": "maintenance_close", **event})
     assert page.closed_with == (CLOSE_SERVICE_RESTART, "maintenance")
     drafts.save(bus, person.id, dialog.id, "")  # blank: forgotten
 
@@ -375,11 +375,11 @@ def test_the_stop_goes_on_as_soon_as_95_percent_acknowledged(app, db_session, ma
     window = schedule(
         db_session, admin, kind=Kind.TEST, starts_at=START + timedelta(hours=1), now=START
     )
-    listener = bus.subscribe(runner.CHANNEL)
+    listener = bus.subscribe(flag.CHANNEL)
     answering = threading.Thread(  # 19 of 20 pages answer the notice at once
         target=lambda: (
             listener.get(timeout=5)
-            and [runner.acknowledge(bus, window.id, f"s{n}") for n in range(19)]
+            and [flag.acknowledge(bus, window.id, f"s{n}") for n in range(19)]
         ),
     )
     answering.start()

@@ -41,7 +41,7 @@ from webapp.extensions import db, get_bus, get_settings, limiter, sock
 from webapp.forms import MAX_ID
 from webapp.inference.runtime import get_dispatcher
 from webapp.inference.status import read_status
-from webapp.maintenance import runner as maintenance_runner
+from webapp.maintenance import flag as maintenance_flag
 from webapp.monitoring.presence import OPEN_SOCKETS
 from webapp.websocket import CLOSE_POLICY, FrameBudget
 
@@ -167,7 +167,7 @@ class ChatSocket:
         self.seen_upto = self.seen_saved = 0  # read receipts: asked for, and written
         self.seen_at = -SEEN_EVERY
         self.subscription = self.bus.subscribe(
-            events.dialog_channel(dialog_id), SESSION_EVENTS, maintenance_runner.CHANNEL
+            events.dialog_channel(dialog_id), SESSION_EVENTS, maintenance_flag.CHANNEL
         )
         db.read_only()
         character = db.session.get(Character, character_id)
@@ -268,7 +268,7 @@ class ChatSocket:
         if channel.startswith("inference:job:"):
             self.streams.on_event(event)
             return
-        if channel == maintenance_runner.CHANNEL:
+        if channel == maintenance_flag.CHANNEL:
             self._on_maintenance(event)
             return
         if event["type"] == "message":  # the dialog's channel: always this dialog's
@@ -409,7 +409,7 @@ class ChatSocket:
             drafts.save(self.bus, self.user_id, self.dialog_id, _text(data.get("message")))
         elif action == "maintenance_ack":
             drafts.save(self.bus, self.user_id, self.dialog_id, _text(data.get("message")))
-            maintenance_runner.acknowledge(self.bus, _number(data.get("window")), self.session_id)
+            maintenance_flag.acknowledge(self.bus, _number(data.get("window")), self.session_id)
         else:
             self.send(rendering.notice(_("Непонятный запрос: обновите страницу.")))
 

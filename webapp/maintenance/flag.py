@@ -1,5 +1,6 @@
 """The maintenance flag on the bus, read by whoever must behave differently during a stop (the
-AI dispatcher, chat replies, sign-in). Kept free of imports so any domain can read it."""
+AI dispatcher, chat replies, sign-in), and the channel chat sockets hear a stop on (with their
+acknowledgements). Kept free of imports so any domain can use it without the state machine."""
 
 from __future__ import annotations
 
@@ -9,6 +10,21 @@ from webapp.bus import Bus, BusUnavailable
 
 FLAG_KEY = "maintenance_mode"  # {"window": id, "scope": "all" | "ai" | ..., "ends_at": epoch}
 AI_SCOPES = ("all", "ai")
+CHANNEL = "maintenance"  # every chat socket listens here: maintenance_start, maintenance_close
+ACK_KEEP = 100_000
+
+
+def ack_key(window_id: int) -> str:
+    return f"maintenance:acks:{window_id}"
+
+
+def acknowledge(bus: Bus, window_id: int, socket_id: str) -> None:
+    """A chat page has shown the stop notice (and sent its draft)."""
+    bus.append(ack_key(window_id), {"socket": socket_id}, keep=ACK_KEEP)
+
+
+def acknowledged(bus: Bus, window_id: int) -> int:
+    return len({entry["socket"] for entry in bus.recent(ack_key(window_id))})
 
 
 def ai_paused(bus: Bus) -> datetime | None:

@@ -26,30 +26,15 @@ from webapp.accounts.service import email_of
 from webapp.bus import Bus
 from webapp.i18n import MOSCOW
 from webapp.maintenance import page
-from webapp.maintenance.flag import FLAG_KEY
+from webapp.maintenance.flag import CHANNEL, FLAG_KEY, ack_key, acknowledged
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import due_notices, recipients
 from webapp.monitoring import presence
 from webapp.pii import PiiCipher
 
 log = logging.getLogger(__name__)
-CHANNEL = "maintenance"  # every chat socket listens here: maintenance_start, maintenance_close
 ACK_SHARE = 0.95  # the stop goes on once this share of open sockets acknowledged ...
 ACK_WAIT_S = 30.0  # ... or after this long, whichever comes first
-ACK_KEEP = 100_000
-
-
-def ack_key(window_id: int) -> str:
-    return f"maintenance:acks:{window_id}"
-
-
-def acknowledge(bus: Bus, window_id: int, socket_id: str) -> None:
-    """A chat page has shown the stop notice (and sent its draft)."""
-    bus.append(ack_key(window_id), {"socket": socket_id}, keep=ACK_KEEP)
-
-
-def acknowledged(bus: Bus, window_id: int) -> int:
-    return len({entry["socket"] for entry in bus.recent(ack_key(window_id))})
 
 
 def drain_sockets(
