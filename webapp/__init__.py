@@ -90,9 +90,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.manage import bp as manage
-    from webapp.characters.preview import PreviewJobs
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
+    from webapp.chat.preview import PreviewJobs
     from webapp.chat.socket import bp as chat_socket
     from webapp.chat.summaries import KIND as SUMMARY_KIND
     from webapp.chat.summaries import WrittenSummaries

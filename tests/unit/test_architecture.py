@@ -33,10 +33,6 @@ PENDING_CIRCLE = frozenset(
 )
 # Forbidden arrows still drawn, each with the move that removes it.
 PENDING_ARROWS = {
-    # the preview is a test chat: it moves to chat with its two routes
-    ("webapp.characters.preview", "webapp.chat.context"),
-    ("webapp.characters.preview", "webapp.chat.replies"),
-    ("webapp.characters.preview", "webapp.chat.service"),
     # the app factory will register the analysis rounds with the collector
     ("webapp.monitoring.collector", "webapp.analysis.economy"),
     ("webapp.monitoring.collector", "webapp.analysis.livetraffic"),

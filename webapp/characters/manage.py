@@ -11,13 +11,12 @@ from sqlalchemy import select
 
 from webapp.accounts.access import may_override
 from webapp.characters import avatars, cards, editor
-from webapp.characters import preview as previews
 from webapp.characters.access import managers_only
 from webapp.characters.avatars import process as process_avatar
 from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character
 from webapp.db import utcnow
-from webapp.extensions import db, get_bus, get_settings
+from webapp.extensions import db, get_settings
 from webapp.forms import attach_errors
 from webapp.rendering import render
 
@@ -203,54 +202,3 @@ def export_card(character_id: int, kind: str):
 
 def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
-
-
-@bp.post("/preview")
-@managers_only
-def preview():
-    """Try the draft in the form (saved or not) on one message; the answer streams in below."""
-    form = CharacterForm()
-    message = request.form.get("preview_message", "").strip()[:1000]
-    draft = form.to_draft()
-    error = None
-    job_id = None
-    if not form.validate_on_submit():
-        error = _("Страница устарела: обновите её")
-    elif not message:
-        error = _("Сообщение для проверки: напишите что-нибудь")
-    else:
-        try:
-            editor.clean(draft)
-        except editor.CharacterInvalid as exc:
-            error = str(exc)
-        else:
-            job_id = previews.start(
-                db.session, get_bus(), current_user.id, draft, message, current_user.display_name
-            )
-            db.session.commit()
-    state = previews.state(get_bus(), job_id, current_user.id) if job_id else None
-    return render(
-        "manage/preview.html",
-        "manage/_preview.html",
-        422 if error else 200,
-        job_id=job_id,
-        state=state,
-        error=error,
-        message=message,
-    )
-
-
-@bp.get("/preview/<job_id>")
-@managers_only
-def preview_state(job_id: str):
-    state = previews.state(get_bus(), job_id, current_user.id)
-    if state is None:
-        abort(404)
-    return render(
-        "manage/preview.html",
-        "manage/_preview.html",
-        job_id=job_id,
-        state=state,
-        error=None,
-        message=None,
-    )

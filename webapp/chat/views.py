@@ -18,9 +18,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.characters import editor
+from webapp.characters.access import managers_only
+from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character, CharacterState
 from webapp.chat import drafts, replies, sending, service
 from webapp.chat import favorites as fav
+from webapp.chat import preview as previews
 from webapp.chat.access import may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
@@ -200,4 +204,57 @@ def favorites():
         groups[character_name][day].append(message)
     return render(
         "chat/favorites.html", "chat/_favorites.html", groups=groups, limit=fav.FAVORITES_MAX
+    )
+
+
+# A manager's test chat: the draft in the editor (saved or not) on one message, through the same
+# queue as people's replies. Its page is the editor's; its rules are the chat's.
+@bp.post("/manage/characters/preview")
+@managers_only
+def preview():
+    """Try the draft in the form (saved or not) on one message; the answer streams in below."""
+    form = CharacterForm()
+    message = request.form.get("preview_message", "").strip()[:1000]
+    draft = form.to_draft()
+    error = None
+    job_id = None
+    if not form.validate_on_submit():
+        error = _("Страница устарела: обновите её")
+    elif not message:
+        error = _("Сообщение для проверки: напишите что-нибудь")
+    else:
+        try:
+            editor.clean(draft)
+        except editor.CharacterInvalid as exc:
+            error = str(exc)
+        else:
+            job_id = previews.start(
+                db.session, get_bus(), current_user.id, draft, message, current_user.display_name
+            )
+            db.session.commit()
+    state = previews.state(get_bus(), job_id, current_user.id) if job_id else None
+    return render(
+        "manage/preview.html",
+        "manage/_preview.html",
+        422 if error else 200,
+        job_id=job_id,
+        state=state,
+        error=error,
+        message=message,
+    )
+
+
+@bp.get("/manage/characters/preview/<job_id>")
+@managers_only
+def preview_state(job_id: str):
+    state = previews.state(get_bus(), job_id, current_user.id)
+    if state is None:
+        abort(404)
+    return render(
+        "manage/preview.html",
+        "manage/_preview.html",
+        job_id=job_id,
+        state=state,
+        error=None,
+        message=None,
     )
