@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.admin.panel import bp as admin_panel
     from webapp.admin.reports import bp as admin_reports
     from webapp.admin.views import bp as admin
+    from webapp.analysis.rounds import AnalysisRound, queue_incident_reports
     from webapp.auth import web as auth_web
     from webapp.auth.views import bp as auth
     from webapp.characters.manage import bp as manage
@@ -102,7 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.maintenance.views import bp as maintenance
     from webapp.maintenance.views import windows as maintenance_windows
     from webapp.moderation.views import bp as moderation
-    from webapp.monitoring.collector import ensure_collector
+    from webapp.monitoring.collector import add_round, ensure_collector
     from webapp.monitoring.views import bp as monitoring
 
     for blueprint in (
@@ -124,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     auth_web.init_app(app)
+    # The collector measures; analysis reads the measurements in each of its rounds.
+    add_round(app, AnalysisRound(app), after_change=queue_incident_reports)
     if app.extensions["mehhost.settings"].monitor_collect:
         app.before_request(lambda: ensure_collector(app))
     register_job_handler(app, "chat_reply", ChatReplies(app))

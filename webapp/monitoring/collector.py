@@ -1,6 +1,6 @@
 """The collector: a thread in each web process. Every process reports its open sockets; the one
-holding the bus claim also samples the VDS, rolls samples up into history, evaluates thresholds
-and hands new notices to the worker."""
+holding the bus claim also samples the VDS, rolls samples up into history, evaluates thresholds,
+runs the rounds other domains registered (analysis) and hands new notices to the worker."""
 
 from __future__ import annotations
 
@@ -13,21 +13,25 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from webapp.analysis import economy
-from webapp.analysis import watch as analysis_watch
-from webapp.analysis.livetraffic import TrafficWatch
-from webapp.analysis.service import models_of
 from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
 from webapp.monitoring import alerts, presence, samples, watch
 from webapp.monitoring.catalogue import INTERVAL_S, VDS
-from webapp.monitoring.models import AlertState
 from webapp.siteconfig import load_section
 
 log = logging.getLogger(__name__)
 LEADER_KEY = "monitoring:collector"
-ANALYSIS_EVERY_S = 60
-PREDICTION_EVERY_S = 600
+# What other domains run in each round, registered by the app factory (monitoring measures and
+# never imports what reads its measurements): a round is (session, bus, notifier, now, moment)
+# -> alerts it changed; a hook gets (bus, episodes) after the round's commit.
+ROUNDS = "mehhost.monitoring_rounds"
+AFTER_CHANGE = "mehhost.monitoring_after_change"
+
+
+def add_round(app: Flask, round_, after_change=None) -> None:
+    app.extensions.setdefault(ROUNDS, []).append(round_)
+    if after_change is not None:
+        app.extensions.setdefault(AFTER_CHANGE, []).append(after_change)
 
 
 def notifier_for(app: Flask, session) -> alerts.Notifier:
@@ -45,28 +49,6 @@ def queue_deliveries() -> None:
     deliver_alerts()
 
 
-INCIDENT_CLAIM_TTL_S = 30 * 86_400
-
-
-def queue_incident_reports(bus: Bus, episodes) -> int:
-    """An incident report for each medium or high alert (id, severity, state, start) that has
-    just fired or resolved. A claim under a fresh token succeeds only while nobody holds the key:
-    one report per alert and phase, however many rounds (or processes) see it."""
-    from webapp.analysis.reports import REPORTED_SEVERITIES
-    from workers.tasks import incident_report
-
-    queued = 0
-    for alert_id, severity, state, started in sorted(episodes):
-        if severity not in REPORTED_SEVERITIES:
-            continue
-        phase = "resolved" if state == AlertState.RESOLVED else "fired"
-        key = f"report:incident:{alert_id}:{started.timestamp():.0f}:{phase}"
-        if bus.claim(key, uuid.uuid4().hex, ttl=INCIDENT_CLAIM_TTL_S):
-            incident_report(alert_id)
-            queued += 1
-    return queued
-
-
 class Collector:
     def __init__(self, app: Flask, clock=time.time) -> None:
         self.app = app
@@ -75,10 +57,9 @@ class Collector:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         settings = app.extensions["mehhost.settings"]
         self.sampler = samples.VdsSampler(settings.instance_path, clock)
-        self.traffic = TrafficWatch(settings.access_logs)
+        self.rounds = list(app.extensions.get(ROUNDS, ()))
+        self.after_change = list(app.extensions.get(AFTER_CHANGE, ()))
         self._last_rollup = 0.0
-        self._last_analysis = 0.0
-        self._last_prediction = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -97,32 +78,16 @@ class Collector:
                     self._last_rollup = now
                 notifier = notifier_for(self.app, session)
                 changed = watch.evaluate(session, self.bus, notifier, moment)
-                changed += self._analyse(session, notifier, now, moment)
+                for round_ in self.rounds:
+                    changed += round_(session, self.bus, notifier, now, moment)
                 session.commit()
                 episodes = {(a.id, a.severity, a.state, a.started_at) for a in changed}
             finally:
                 session.close()
             if changed:
                 queue_deliveries()
-                queue_incident_reports(self.bus, episodes)
-
-    def _analyse(self, session, notifier, now: float, moment: datetime) -> list:
-        """Anomalies over the rings and the access logs every minute, predicted crossings every
-        ten minutes."""
-        economy.update(self.bus, now)
-        changed: list = []
-        if now - self._last_analysis < ANALYSIS_EVERY_S:
-            return changed
-        self._last_analysis = now
-        models = models_of(self.app)
-        changed += analysis_watch.evaluate_anomalies(session, self.bus, notifier, models, moment)[0]
-        changed += analysis_watch.evaluate_traffic(
-            session, self.bus, notifier, self.traffic, models, moment
-        )
-        if now - self._last_prediction >= PREDICTION_EVERY_S:
-            self._last_prediction = now
-            changed += analysis_watch.predict_crossings(session, self.bus, notifier, models, moment)
-        return changed
+                for hook in self.after_change:
+                    hook(self.bus, episodes)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
