@@ -167,14 +167,14 @@ def _maintenance_step(work):
     """Run work(session, bus, cipher, settings) -> (result, emails) in a request context (the
     emails carry links), drop the cached notice pages show, and send the emails only after the
     commit that records them as sent."""
-    from webapp.maintenance import notice, runner
+    from webapp.maintenance import lifecycle, notice
 
     with service_scope() as (session, bus):
         settings = current_settings()
         with _app.test_request_context(base_url=settings.base_url):
             result, emails = work(session, bus, _app.extensions["mehhost.pii"], settings)
         notice.forget(bus)
-    runner.deliver(emails)
+    lifecycle.deliver(emails)
     return result
 
 
@@ -182,10 +182,12 @@ def _maintenance_step(work):
 def maintenance_tick() -> dict[str, int]:
     """Every minute: maintenance notices that are due, stops whose time has come, recoveries."""
     from webapp.db import utcnow
-    from webapp.maintenance import runner
+    from webapp.maintenance import lifecycle
 
     return _maintenance_step(
-        lambda session, bus, cipher, settings: runner.tick(session, bus, cipher, settings, utcnow())
+        lambda session, bus, cipher, settings: lifecycle.tick(
+            session, bus, cipher, settings, utcnow()
+        )
     )
 
 

@@ -119,7 +119,7 @@ def _window(session, kind: str, scope: str):
 
 def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, float]:
     from webapp.extensions import db
-    from webapp.maintenance import recovery, runner
+    from webapp.maintenance import lifecycle, recovery
 
     settings = app.extensions["mehhost.settings"]
     bus = app.extensions["mehhost.bus"]
@@ -133,7 +133,7 @@ def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, fl
     with app.test_request_context(base_url=settings.base_url), db.new_session() as session:
         window = _window(session, kind, scope)
         started = time.perf_counter()
-        emails = runner.compose_notices(
+        emails = lifecycle.compose_notices(
             session, cipher, window, "emergency" if kind == "emergency" else "planned"
         )
         figures[f"maintenance_{kind}_notices_ms"] = (time.perf_counter() - started) * 1000
@@ -142,7 +142,7 @@ def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, fl
         stop_started = time.perf_counter()
         stopping = loop.run_in_executor(
             None,
-            lambda: runner.stop(
+            lambda: lifecycle.stop(
                 session,
                 bus,
                 window,
@@ -157,7 +157,7 @@ def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, fl
             loop.run_until_complete(asyncio.wait(listeners, timeout=60))
         figures[f"maintenance_{kind}_stop_s"] = stop_done - stop_started
         if sockets:
-            needed = sorted(acked)[: max(1, int(len(sockets) * runner.ACK_SHARE + 0.999))]
+            needed = sorted(acked)[: max(1, int(len(sockets) * lifecycle.ACK_SHARE + 0.999))]
             figures[f"maintenance_{kind}_acks_95_ms"] = (needed[-1] - stop_started) * 1000
             figures[f"maintenance_{kind}_all_closed_ms"] = (max(closed) - stop_started) * 1000
             figures[f"maintenance_{kind}_acked_count"] = window.drained_sockets

@@ -19,7 +19,7 @@ from tests.factories import PASSWORD
 from tests.fakes import FakeSocket
 from webapp.accounts.models import Role, User
 from webapp.auth import totp
-from webapp.maintenance import flag, notice, runner, service
+from webapp.maintenance import flag, lifecycle, notice, service
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import Request
@@ -33,7 +33,7 @@ START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)  # 00:00 Moscow
 def _no_stop_outlives_its_test(app):
     yield
     bus = app.extensions["mehhost.bus"]
-    bus.delete(runner.FLAG_KEY)  # a stop left on would pause replies in every later test
+    bus.delete(lifecycle.FLAG_KEY)  # a stop left on would pause replies in every later test
     notice.forget(bus)
 
 
@@ -147,7 +147,7 @@ def test_the_whole_planned_sequence_with_an_injected_clock(
     assert tick(START)["stopped"] == 1
     window = db_session.get(MaintenanceWindow, window.id)
     assert window.state == State.DOWN and window.stopped_at == START
-    assert bus.get(runner.FLAG_KEY)["window"] == window.id
+    assert bus.get(lifecycle.FLAG_KEY)["window"] == window.id
     _channel, message = listener.get(timeout=2)
     assert message["type"] == "maintenance_start" and not message["rehearsal"]
     static = (settings.maintenance_page_dir / "maintenance.html").read_text(encoding="utf-8")
@@ -155,7 +155,7 @@ def test_the_whole_planned_sequence_with_an_injected_clock(
 
     assert tick(START + timedelta(minutes=31))["recovered"] == 1
     window = db_session.get(MaintenanceWindow, window.id)
-    assert window.state == State.UP and bus.get(runner.FLAG_KEY) is None
+    assert window.state == State.UP and bus.get(lifecycle.FLAG_KEY) is None
     assert "снова работает" in mailbox.messages()[-1]["Subject"]
     listener.close()
 
@@ -271,7 +271,7 @@ def test_an_emergency_stops_at_once_and_a_rehearsal_stops_nothing_real(
     clock(rehearsal.starts_at)
     assert tasks.maintenance_tick.call_local()["stopped"] == 1
     assert db_session.get(MaintenanceWindow, rehearsal.id).state == State.DOWN
-    assert bus.get(runner.FLAG_KEY) is None and not page_file.exists()
+    assert bus.get(lifecycle.FLAG_KEY) is None and not page_file.exists()
 
     now = clock(rehearsal.ends_at + timedelta(minutes=1))
     tasks.maintenance_tick.call_local()
@@ -304,9 +304,9 @@ def test_an_emergency_stops_at_once_and_a_rehearsal_stops_nothing_real(
     assert "Код: не подходит" in replay.get_data(as_text=True)  # one code, one use
     emergency = db_session.query(MaintenanceWindow).filter_by(kind="emergency").one()
     assert emergency.state == State.DOWN and emergency.stopped_at is not None
-    assert bus.get(runner.FLAG_KEY)["window"] == emergency.id and page_file.exists()
+    assert bus.get(lifecycle.FLAG_KEY)["window"] == emergency.id and page_file.exists()
     assert any("экстренное" in m["Subject"] for m in mailbox.messages())
-    bus.delete(runner.FLAG_KEY)
+    bus.delete(lifecycle.FLAG_KEY)
 
 
 def test_the_maintenance_pages_are_for_staff_only(client, login_as):
@@ -363,7 +363,7 @@ def test_the_stop_waits_up_to_30_s_for_the_pages_that_do_not_answer(app, db_sess
     admin = make_user(role=Role.ADMIN)
     window = schedule(db_session, admin, kind=Kind.TEST, starts_at=START + timedelta(hours=2))
     moments = iter(range(100))
-    waited = runner.drain_sockets(
+    waited = lifecycle.drain_sockets(
         bus, window, expected=2, wait_s=30, clock=lambda: next(moments), sleep=lambda s: None
     )
     assert waited == 0 and next(moments) >= 31  # it looked until the 30 s were over
@@ -384,7 +384,7 @@ def test_the_stop_goes_on_as_soon_as_95_percent_acknowledged(app, db_session, ma
     )
     answering.start()
     started = time.monotonic()
-    assert runner.drain_sockets(bus, window, expected=20, wait_s=10) == 19
+    assert lifecycle.drain_sockets(bus, window, expected=20, wait_s=10) == 19
     answering.join()
     listener.close()
     assert time.monotonic() - started < 1  # 19 of 20 is 95 %: no waiting for the last one
@@ -421,7 +421,7 @@ def test_while_the_ai_is_stopped_messages_are_kept_and_replies_wait(
     ).headers["Location"]
     dialog_id = int(dialog_url.rsplit("/", 1)[1])
     until = datetime.now(UTC) + timedelta(minutes=30)
-    bus.set(runner.FLAG_KEY, {"window": 1, "scope": "ai", "ends_at": until.timestamp()})
+    bus.set(lifecycle.FLAG_KEY, {"window": 1, "scope": "ai", "ends_at": until.timestamp()})
     try:
         sent = client.post(
             f"/chat/{dialog_id}/messages",
@@ -429,7 +429,7 @@ def test_while_the_ai_is_stopped_messages_are_kept_and_replies_wait(
             follow_redirects=True,
         )
     finally:
-        bus.delete(runner.FLAG_KEY)
+        bus.delete(lifecycle.FLAG_KEY)
     assert "ответы персонажей приостановлены" in sent.get_data(as_text=True)
     kept = db_session.query(Message).filter_by(dialog_id=dialog_id, text="Ты тут?").one()
     assert kept.role == "user"
@@ -439,7 +439,7 @@ def test_while_the_ai_is_stopped_messages_are_kept_and_replies_wait(
 def stopped_window(app, db_session, make_user, settings) -> MaintenanceWindow:
     admin = make_user(role=Role.ADMIN)
     window = schedule(db_session, admin, starts_at=START + timedelta(hours=3), minutes=20)
-    runner.stop(
+    lifecycle.stop(
         db_session,
         app.extensions["mehhost.bus"],
         window,
@@ -470,7 +470,7 @@ def test_an_admin_starts_the_service_and_watches_the_steps(
     assert "Узел ИИ — с предупреждением" in page  # no node in tests: a warning, not a failure
     assert 'hx-trigger="every 1s"' not in page  # finished: no more polling
     assert db_session.get(MaintenanceWindow, window.id).state == State.UP
-    assert app.extensions["mehhost.bus"].get(runner.FLAG_KEY) is None
+    assert app.extensions["mehhost.bus"].get(lifecycle.FLAG_KEY) is None
     again = client.post(
         f"/maintenance/{window.id}/recover", data={"csrf_token": token}, follow_redirects=True
     )

@@ -25,7 +25,7 @@ PENDING_CIRCLE = frozenset(
         "webapp.analysis.rounds",
         "webapp.auth.views",
         "webapp.maintenance.recovery",
-        "webapp.maintenance.runner",
+        "webapp.maintenance.lifecycle",
         "webapp.maintenance.views",
         "webapp.monitoring.collector",
         "webapp.notify.outbox",
@@ -37,7 +37,7 @@ PENDING_ARROWS = {
     # domains will import their own tasks modules
     ("webapp.admin.reports", "workers.tasks"),
     ("webapp.analysis.rounds", "workers.tasks"),
-    ("webapp.maintenance.runner", "workers.tasks"),
+    ("webapp.maintenance.lifecycle", "workers.tasks"),
     ("webapp.maintenance.views", "workers.tasks"),
     ("webapp.monitoring.collector", "workers.tasks"),
     ("webapp.notify.outbox", "workers.tasks"),

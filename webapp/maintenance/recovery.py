@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from config.settings import PROJECT_ROOT, Settings
 from webapp.bus import Bus
 from webapp.inference.status import read_status
-from webapp.maintenance import runner
+from webapp.maintenance import lifecycle
 from webapp.maintenance.models import MaintenanceWindow, State
 from webapp.pii import PiiCipher
 
@@ -101,7 +101,7 @@ def run(
     settings: Settings,
     window: MaintenanceWindow,
     now: datetime,
-) -> tuple[bool, list[runner.Email]]:
+) -> tuple[bool, list[lifecycle.Email]]:
     """Run the steps; True when the service is back. The emails go out after the commit."""
     plan = checks()
     labels = [label for label, _check in plan] + [_("Снятие режима обслуживания"), _("Уведомления")]
@@ -115,7 +115,7 @@ def run(
         "failed": False,
         "started": time.time(),
     }
-    emails: list[runner.Email] = []
+    emails: list[lifecycle.Email] = []
 
     def record(index: int, status: str, note: str = "") -> None:
         progress["steps"][index].update(status=status, note=str(note))
@@ -132,10 +132,10 @@ def run(
             return False, []
         record(index, status, note)
     if window.state == State.DOWN:
-        runner.recover(bus, window, now)
+        lifecycle.recover(bus, window, now)
     record(lift, OK)
     if window.sent:
-        emails = runner.compose_notices(session, cipher, window, "restored")
+        emails = lifecycle.compose_notices(session, cipher, window, "restored")
     progress["finished"] = True
     record(notify, OK, _("писем: %(n)s", n=len(emails)))
     return True, emails

@@ -25,7 +25,7 @@ from webapp.auth import totp
 from webapp.auth.web import client_ip, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
-from webapp.maintenance import backups, notice, recovery, runner, service
+from webapp.maintenance import backups, lifecycle, notice, recovery, service
 from webapp.maintenance.access import admin_only, staff_only
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.forms import KIND_NAMES, SCOPE_NAMES, WindowForm
@@ -215,9 +215,9 @@ def cancel(window_id: int):
     except MaintenanceError as exc:
         flash(str(exc), "error")
         return redirect(url_for("maintenance_windows.window_list"))
-    emails = runner.compose_notices(db.session, get_pii(), window, "cancelled") if told else []
+    emails = lifecycle.compose_notices(db.session, get_pii(), window, "cancelled") if told else []
     _changed("maintenance_cancelled", window, before)
-    runner.deliver(emails)
+    lifecycle.deliver(emails)
     flash(_("Окно №%(n)s отменено.", n=window.id), "ok")
     return redirect(url_for("maintenance_windows.window_list"))
 
