@@ -7,13 +7,17 @@ JSON-serialisable dicts. tests/integration/test_bus_contract.py runs one suite a
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import redis
+
+T = TypeVar("T")
 
 Message = dict[str, Any]
 
@@ -327,6 +331,19 @@ class _RedisHub:
 MAX_CONNECTIONS = 4096
 
 
+def _unavailable_on_redis_error(method: Callable[..., T]) -> Callable[..., T]:
+    """A bus method whose Redis errors surface as BusUnavailable (every caller handles that)."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise BusUnavailable(str(exc)) from exc
+
+    return call
+
+
 BUS_TIMEOUT = 1.5  # seconds a Redis command may take
 
 
@@ -352,21 +369,19 @@ class RedisBus:
         self.prefix = prefix
         self._hub = _RedisHub(url, prefix)
 
-    def __getattribute__(self, name: str) -> Any:
-        attribute = object.__getattribute__(self, name)
-        if name.startswith("_") or name in ("client", "prefix", "ping") or not callable(attribute):
-            return attribute
-        return _unavailable_on_redis_error(attribute)
-
+    @_unavailable_on_redis_error
     def publish(self, channel: str, message: Message) -> None:
         self.client.publish(self.prefix + channel, json.dumps(message))
 
+    @_unavailable_on_redis_error
     def subscribe(self, *channels: str) -> _LocalSubscription:
         return _LocalSubscription(self._hub, channels)
 
+    @_unavailable_on_redis_error
     def push(self, queue_name: str, item: Message) -> None:
         self.client.rpush(self.prefix + "q:" + queue_name, json.dumps(item))
 
+    @_unavailable_on_redis_error
     def pop(self, queue_name: str, timeout: float = 0.0) -> Message | None:
         key = self.prefix + "q:" + queue_name
         if timeout > 0:
@@ -375,30 +390,37 @@ class RedisBus:
         raw = self.client.lpop(key)
         return json.loads(raw) if raw else None
 
+    @_unavailable_on_redis_error
     def queue_length(self, queue_name: str) -> int:
         return int(self.client.llen(self.prefix + "q:" + queue_name))
 
+    @_unavailable_on_redis_error
     def set(self, key: str, value: Message, ttl: float | None = None) -> None:
         px = int(ttl * 1000) if ttl else None
         self.client.set(self.prefix + key, json.dumps(value), px=px)
 
+    @_unavailable_on_redis_error
     def get(self, key: str) -> Message | None:
         raw = self.client.get(self.prefix + key)
         return json.loads(raw) if raw else None
 
+    @_unavailable_on_redis_error
     def delete(self, key: str) -> None:
         self.client.delete(self.prefix + key)
 
+    @_unavailable_on_redis_error
     def append(self, key: str, item: Message, keep: int) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.rpush(self.prefix + key, json.dumps(item))
         pipe.ltrim(self.prefix + key, -keep, -1)
         pipe.execute()
 
+    @_unavailable_on_redis_error
     def recent(self, key: str, last: int = 0) -> list[Message]:
         start = -last if last > 0 else 0
         return [json.loads(raw) for raw in self.client.lrange(self.prefix + key, start, -1)]
 
+    @_unavailable_on_redis_error
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         full = self.prefix + key
         value = json.dumps({"owner": owner})
@@ -416,16 +438,6 @@ class RedisBus:
             return bool(self.client.ping())
         except redis.RedisError:
             return False
-
-
-def _unavailable_on_redis_error(method: Any) -> Any:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except redis.RedisError as exc:
-            raise BusUnavailable(str(exc)) from exc
-
-    return call
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
