@@ -1,6 +1,9 @@
 // Widget polling: every element with data-poll="N" asks htmx to refresh it every N seconds, only
 // while the tab is visible (and at once when it becomes visible again). Without JavaScript the
 // widgets show the values of page load and an "update" link.
+// Not htmx's own `every Ns [document.visibilityState == 'visible']`: htmx evaluates a trigger's
+// filter with Function(), which our Content-Security-Policy (script-src 'self', no 'unsafe-eval')
+// refuses, so the filtered trigger would never fire.
 (function () {
   "use strict";
   function due(element, now) {
