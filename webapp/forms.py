@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, request
@@ -21,10 +22,17 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def query_int(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID):
-    """A numeric query parameter: absent gives `default`; anything but a whole number from `low`
-    to `high` is a bad request (400)."""
-    raw = request.args.get(name, "")
+def query_int(
+    name: str,
+    default: int | None = None,
+    *,
+    low: int = 1,
+    high: int = MAX_ID,
+    args: Mapping[str, str] | None = None,
+):
+    """A numeric query parameter (of `args`, else this request's): absent gives `default`;
+    anything but a whole number from `low` to `high` is a bad request (400)."""
+    raw = (request.args if args is None else args).get(name, "")
     if raw == "":
         return default
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:

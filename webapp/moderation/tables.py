@@ -43,7 +43,7 @@ def parse(args: Any, columns: dict[str, Any], default: str) -> TableQuery:
     return TableQuery(
         sort=sort if sort in columns else default,
         descending=args.get("dir", "desc") != "asc",
-        page=query_int("page", 1, high=PAGE_LIMIT),
+        page=query_int("page", 1, high=PAGE_LIMIT, args=args),
         text=args.get("q", "").strip()[:100],
         state=args.get("state", "").strip()[:16],
     )
