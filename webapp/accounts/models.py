@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from webapp.db import Base, UTCDateTime, utcnow
-from webapp.pii import Encrypted, active_cipher
+from webapp.pii import Encrypted, PiiCipher, active_cipher
 
 
 class Role(StrEnum):
@@ -24,6 +24,11 @@ class Role(StrEnum):
 
     def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
+
+
+def name_hash(cipher: PiiCipher, name: str) -> str:
+    """The keyed hash a display name is found by: whole, spaces collapsed, any case."""
+    return cipher.lookup_hash(" ".join(name.split()))
 
 
 class User(Base):
@@ -60,7 +65,7 @@ class User(Base):
 
     @validates("display_name")
     def _keep_name_hash(self, _key: str, value: str) -> str:
-        self.display_name_hash = active_cipher().lookup_hash(value)
+        self.display_name_hash = name_hash(active_cipher(), value)
         return value
 
     # flask-login's user protocol

@@ -36,8 +36,16 @@ def validate_display_name(name: str) -> str:
     return name
 
 
+def email_hash(cipher: PiiCipher, email: str) -> str:
+    """The keyed hash an address is found (and kept unique) by."""
+    return cipher.lookup_hash(normalise_email(email))
+
+
 def find_by_email(session: Session, cipher: PiiCipher, email: str) -> User | None:
-    digest = cipher.lookup_hash(normalise_email(email))
+    return find_by_email_hash(session, email_hash(cipher, email))
+
+
+def find_by_email_hash(session: Session, digest: str) -> User | None:
     return session.scalar(select(User).where(User.email_hash == digest))
 
 
@@ -63,7 +71,7 @@ def create_user(
         raise EmailTaken(_l("Email: этот адрес уже зарегистрирован"))
     user = User(
         email_encrypted=cipher.encrypt(email),
-        email_hash=cipher.lookup_hash(email),
+        email_hash=email_hash(cipher, email),
         display_name=display_name,
         password_hash=hash_password(password, bcrypt_rounds),
         role=role,

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.accounts.models import Role, User
+from webapp.accounts.models import Role, User, name_hash
+from webapp.accounts.service import email_hash
 from webapp.auth import throttle
 from webapp.pii import PiiCipher
 from webapp.rendering import drop_empty
@@ -42,12 +43,10 @@ def search_users(
     statement = select(User)
     text = query.text.strip()
     if "@" in text:
-        statement = statement.where(User.email_hash == cipher.lookup_hash(text))
+        statement = statement.where(User.email_hash == email_hash(cipher, text))
     elif text:
         # Names are encrypted: found whole (any case), through their keyed hash.
-        statement = statement.where(
-            User.display_name_hash == cipher.lookup_hash(" ".join(text.split()))
-        )
+        statement = statement.where(User.display_name_hash == name_hash(cipher, text))
     if query.role in {role.value for role in Role}:
         statement = statement.where(User.role == query.role)
     if query.state == "blocked":

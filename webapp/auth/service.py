@@ -6,16 +6,16 @@ from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from webapp.accounts.models import User
 from webapp.accounts.passwords import check_password, generate_password, hash_password
+from webapp.accounts.service import email_hash, find_by_email_hash
 from webapp.auth import throttle
 from webapp.auth.errors import AccountBlocked, AccountLocked, EmailNotConfirmed, InvalidCredentials
 from webapp.monitoring import logs
-from webapp.pii import PiiCipher, normalise_email
+from webapp.pii import PiiCipher
 
 
 @lru_cache(maxsize=4)
@@ -42,8 +42,8 @@ def authenticate(
     `known_accounts` are the ids this device signed in to before (their lock does not apply).
     The caller commits in every case: failed attempts and lockouts must be remembered.
     """
-    digest = cipher.lookup_hash(normalise_email(email))
-    user = session.scalar(select(User).where(User.email_hash == digest))
+    digest = email_hash(cipher, email)
+    user = find_by_email_hash(session, digest)
     known = user is not None and user.id in known_accounts
     keys = throttle.subjects(cipher, digest, ip)
     until = throttle.waiting_until(session, keys, known_device=known, now=now)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.accounts.models import User
+from webapp.accounts.models import User, name_hash
 from webapp.characters.models import Character, CharacterState
 from webapp.chat.models import Dialog, Message
 from webapp.moderation.errors import ModerationError
@@ -74,8 +74,8 @@ def users_table(session: Session, query: TableQuery):
         _message_counts, _message_counts.c.user_id == User.id
     )
     if query.text:
-        name = " ".join(query.text.split())
-        statement = statement.where(User.display_name_hash == active_cipher().lookup_hash(name))
+        name = name_hash(active_cipher(), query.text)
+        statement = statement.where(User.display_name_hash == name)
     if query.state == "blocked":
         statement = statement.where(User.is_blocked.is_(True))
     elif query.state == "active":
