@@ -91,19 +91,17 @@ def known_accounts() -> list[int]:
 def remember_device(response: Response, user_id: int) -> None:
     ids = [user_id, *(i for i in known_accounts() if i != user_id)][:KNOWN_MAX]
     response.set_cookie(
-        KNOWN_COOKIE,
-        _known_signer().dumps(ids),
-        max_age=KNOWN_DAYS * 86400,
-        httponly=True,
-        samesite="Lax",
-        secure=get_settings().production,
-        path="/",
+        KNOWN_COOKIE, _known_signer().dumps(ids), max_age=KNOWN_DAYS * 86400, **_cookie_options()
     )
 
 
+def _cookie_options() -> dict:
+    """Every cookie of ours: not for scripts, not sent cross-site, HTTPS-only in production."""
+    return {"httponly": True, "samesite": "Lax", "secure": get_settings().production, "path": "/"}
+
+
 def set_auth_cookies(response: Response, tokens: Tokens | None) -> None:
-    settings = get_settings()
-    options = {"httponly": True, "samesite": "Lax", "secure": settings.production, "path": "/"}
+    settings, options = get_settings(), _cookie_options()
     if tokens is None:
         response.delete_cookie(ACCESS_COOKIE, **options)
         response.delete_cookie(REFRESH_COOKIE, **options)
