@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -33,12 +34,31 @@ CLOSE_TRY_LATER = 1013  # the database or Redis is away: the page's script recon
 # 1009 as soon as a message grows past it, before it is buffered whole). A chat frame is a
 # message of at most a few thousand characters; a node's frames carry whole replies.
 MAX_MESSAGE = {"/ws/chat/": 16 * 1024, "/node/ws": 256 * 1024}
+LINGER_S = 2.0  # the longest a closed socket waits for its peer to close too
 
 
 class _WholeWrites:
     def __init__(self, sock: Any) -> None:
         self._sock = sock
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """A lingering close (called by the library's reader when the connection ends): stop
+        writing, then read and drop what the peer still sends until it closes or LINGER_S pass.
+        Closing with unread bytes in the buffer (a client in the middle of a flood) would send a
+        TCP reset, and the reset makes the peer drop our last frames unread: the notice and the
+        close code (1008, 1009) would reach it as a bare 1006."""
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_S
+            while (left := deadline - time.monotonic()) > 0:
+                self._sock.settimeout(left)
+                if not self._sock.recv(65536):
+                    break
+        except OSError:  # the peer is gone already, or it stayed silent: nothing more to wait for
+            pass
+        finally:
+            self._sock.close()
 
     def send(self, data: bytes) -> int:
         # send() in a loop rather than sendall(): gevent's sendall asks the kernel for the
@@ -58,6 +78,13 @@ class WholeFrameServer(simple_websocket.Server):
         kwargs.setdefault("max_message_size", max_message_for(environ.get("PATH_INFO", "")))
         super().__init__(environ, **kwargs)
         self.sock = _WholeWrites(self.sock)
+
+    def close(self, reason: int | None = None, message: str | None = None) -> None:
+        """Send the close frame, then give the reader its lingering close (see _WholeWrites)
+        before the handler returns: the server closes the connection right after that."""
+        super().close(reason, message)
+        if threading.current_thread() is not self.thread:
+            self.thread.join(LINGER_S + 1)
 
 
 def max_message_for(path: str) -> int:
