@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-# Settings are read from the environment: point everything at a throwaway instance folder before
-# anything imports the app (workers.huey_app reads settings at import).
+# Settings are read from the environment (load_settings, when the app is created): point them at a
+# throwaway instance folder.
 _INSTANCE = Path(tempfile.mkdtemp(prefix="mehhost-test-"))
 # REDIS_URL given to the test run is kept for the MariaDB leg (production-like: MariaDB + Redis)
 # and the Redis contract tests; the SQLite leg runs on the embedded defaults.
@@ -258,8 +258,9 @@ def patched_settings(app, **changes):
 @pytest.fixture
 def worker_app(app):
     """The worker's tasks run against the test's app (and its rolled-back session)."""
-    import workers.tasks
+    from webapp import tasks
 
-    workers.tasks.use_app(app)
+    before = tasks.bound_app()
+    tasks.use_app(app)
     yield app
-    workers.tasks.use_app(None)
+    tasks.use_app(before)

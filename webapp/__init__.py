@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from flask import Flask
 
 from config.settings import Settings, load_settings
 from webapp.version import __version__  # noqa: F401 - the package names its release
 
+# Each domain's background tasks: registered with the app's queue, run by the consumer.
+TASK_MODULES = (
+    "webapp.analysis.tasks",
+    "webapp.auth.tasks",
+    "webapp.maintenance.tasks",
+    "webapp.monitoring.tasks",
+    "webapp.notify.tasks",
+)
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app from Settings; raise ConfigError naming a bad setting."""
     from webapp import cli, errors, security
     from webapp import siteconfig as site_config
+    from webapp import tasks as background
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.forms import IdConverter
@@ -68,6 +79,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     sock.init_app(app)
     install_websocket_server()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    for module in TASK_MODULES:
+        import_module(module)
+    background.init_app(app, settings)
     _register_blueprints(app)
     security.init_app(app, settings)
     errors.init_app(app)
@@ -77,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_template_helpers(app)
     maintenance_web.init_app(app)
     cli.init_app(app)
-    app.teardown_appcontext(lambda _exc: db.session.remove())
+    app.teardown_appcontext(lambda _exc: db.end_session())
     return app
 
 

@@ -181,6 +181,12 @@ class Database:
         if not self.session().in_transaction():
             self.session.connection(execution_options={"read_only": True})
 
+    def end_session(self) -> None:
+        """End the request-scoped session, unless it is running its after-commit actions: an
+        app context popped inside them (a task run inline, in tests) leaves it to its owner."""
+        if not (self.session.registry.has() and running_after_commit(self.session())):
+            self.session.remove()
+
     def new_session(self) -> Session:
         """A session outside the request scope, for workers and CLI commands."""
         return self.session.session_factory()
@@ -205,6 +211,7 @@ class Database:
 
 
 _ON_COMMIT = "on_commit"
+_COMMITTING = "on_commit_running"
 
 
 def on_commit(session: Session, action: Callable[[], None]) -> None:
@@ -213,6 +220,10 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
     For side effects others react to at once (bus events, queued jobs): whoever reacts must find
     the rows in the database.
     """
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, too, ends a transaction and forgets the action
     session.info.setdefault(_ON_COMMIT, []).append(action)
 
 
@@ -221,13 +232,30 @@ def _run_after_commit(session: Session) -> None:
     # The transaction is committed: a failing side effect is logged, never raised into
     # commit(), whose caller would otherwise treat stored data as lost. Redis being away is the
     # expected case (the data is stored; devices catch up on their next hello): one line.
-    for action in session.info.pop(_ON_COMMIT, []):
-        try:
-            action()
-        except BusUnavailable as exc:
-            logging.getLogger(__name__).warning("after commit: bus unavailable: %s", exc)
-        except Exception:
-            logging.getLogger(__name__).exception("after-commit action failed")
+    actions = session.info.pop(_ON_COMMIT, [])
+    session.info[_COMMITTING] = True
+    try:
+        for action in actions:
+            try:
+                action()
+            except BusUnavailable as exc:
+                logging.getLogger(__name__).warning("after commit: bus unavailable: %s", exc)
+            except Exception:
+                logging.getLogger(__name__).exception("after-commit action failed")
+    finally:
+        session.info.pop(_COMMITTING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
+    # What was to follow a commit never follows one that did not happen (nor a later one).
+    if previous_transaction.parent is None:
+        session.info.pop(_ON_COMMIT, None)
+
+
+def running_after_commit(session: Session) -> bool:
+    """True while the session runs its after-commit actions (it can emit no SQL then)."""
+    return bool(session.info.get(_COMMITTING))
 
 
 @event.listens_for(Session, "after_rollback")

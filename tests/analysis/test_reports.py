@@ -9,12 +9,11 @@ from pypdf import PdfReader
 
 from tests.alerting import fresh
 from tests.factories import metric_history
-from webapp.analysis import reports
+from webapp.analysis import reports, tasks
 from webapp.analysis.rounds import queue_incident_reports
 from webapp.db import utcnow
 from webapp.i18n import MOSCOW
 from webapp.monitoring.models import Alert, AlertState, Severity
-from workers import tasks
 
 
 def history(db_session, days: int = 9) -> None:

@@ -10,10 +10,10 @@ import pytest
 from tests.alerting import deliveries, fresh
 from webapp.analysis import scenarios, traffic, watch
 from webapp.analysis.livetraffic import TrafficWatch
-from webapp.monitoring.collector import notifier_for
+from webapp.monitoring import tasks
+from webapp.monitoring.delivery import notifier_for
 from webapp.monitoring.models import AlertState, Severity
 from webapp.monitoring.requestlog import RequestLog
-from workers import tasks
 
 
 def replay(kind: str, seed: int, fmt: str = "combined", **event):

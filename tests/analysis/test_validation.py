@@ -7,11 +7,10 @@ import numpy as np
 from sqlalchemy import func, select
 
 from tests.factories import metric_history
-from webapp.analysis import forecast, validation
+from webapp.analysis import forecast, tasks, validation
 from webapp.analysis.models import ForecastScore
 from webapp.db import utcnow
 from webapp.i18n import MOSCOW
-from workers import tasks
 
 
 def store_history(db_session, days: int = 16) -> None:

@@ -8,11 +8,10 @@ from sqlalchemy import select
 from tests.alerting import deliveries, fresh
 from webapp.analysis import economy, watch
 from webapp.inference.status import write_status
-from webapp.monitoring import samples
+from webapp.monitoring import samples, tasks
 from webapp.monitoring.catalogue import PC
-from webapp.monitoring.collector import notifier_for
+from webapp.monitoring.delivery import notifier_for
 from webapp.monitoring.models import AlertState, MetricPoint, Severity
-from workers import tasks
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

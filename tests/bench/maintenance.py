@@ -119,6 +119,7 @@ def _window(session, kind: str, scope: str):
 
 def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, float]:
     from webapp.extensions import db
+    from webapp.maintenance import emails as notices
     from webapp.maintenance import lifecycle, recovery
 
     settings = app.extensions["mehhost.settings"]
@@ -133,7 +134,7 @@ def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, fl
     with app.test_request_context(base_url=settings.base_url), db.new_session() as session:
         window = _window(session, kind, scope)
         started = time.perf_counter()
-        emails = lifecycle.compose_notices(
+        emails = notices.compose(
             session, cipher, window, "emergency" if kind == "emergency" else "planned"
         )
         figures[f"maintenance_{kind}_notices_ms"] = (time.perf_counter() - started) * 1000
@@ -163,7 +164,7 @@ def _one(app, server, people: list[dict], kind: str, scope: str) -> dict[str, fl
             figures[f"maintenance_{kind}_acked_count"] = window.drained_sockets
 
         back_started = time.perf_counter()
-        back, _emails = recovery.run(session, bus, cipher, settings, window, datetime.now(UTC))
+        back, _told = recovery.run(session, bus, cipher, settings, window, datetime.now(UTC))
         figures[f"maintenance_{kind}_recovery_s"] = time.perf_counter() - back_started
         figures[f"maintenance_{kind}_recovered"] = int(back)
         session.commit()

@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from tests.alerting import deliveries, fresh
 from tests.conftest import csrf_token
-from webapp.monitoring import alerts, samples, watch
+from webapp.monitoring import alerts, samples, tasks, watch
 from webapp.monitoring.catalogue import PC
-from webapp.monitoring.collector import notifier_for
+from webapp.monitoring.delivery import notifier_for
 from webapp.monitoring.models import Alert, AlertDelivery, AlertState, DeliveryStatus, Severity
-from workers import tasks
+from webapp.tasks import daily_at
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -126,7 +126,7 @@ def test_backoff_is_capped_at_30_minutes():
 
 
 def test_the_daily_report_runs_at_two_in_the_morning_moscow_time():
-    due = tasks.daily_at(2, 0)
+    due = daily_at(2, 0)
     assert due(datetime(2026, 11, 24, 23, 0))  # Huey hands over naive UTC
     assert not due(datetime(2026, 11, 24, 22, 59))
     assert not due(datetime(2026, 11, 25, 2, 0))

@@ -17,9 +17,8 @@ from tests import factories
 from tests.schema import reset_schema
 from webapp.chat.models import Dialog, Message
 from webapp.db import make_engine, utcnow
-from webapp.maintenance import backups
+from webapp.maintenance import backups, tasks
 from webapp.models import metadata
-from workers import tasks
 
 MARIADB_URL = os.environ.get("MARIADB_URL", "")
 

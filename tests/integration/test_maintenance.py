@@ -19,12 +19,11 @@ from tests.factories import PASSWORD
 from tests.fakes import FakeSocket
 from webapp.accounts.models import Role, User
 from webapp.auth import totp
-from webapp.maintenance import flag, lifecycle, notice, service
+from webapp.maintenance import flag, lifecycle, notice, service, tasks
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
 from webapp.maintenance.service import Request
 from webapp.monitoring.models import LogEntry
-from workers import tasks
 
 START = datetime(2026, 12, 5, 21, 0, tzinfo=UTC)  # 00:00 Moscow
 
@@ -41,8 +40,8 @@ def _no_stop_outlives_its_test(app):
 def clock(monkeypatch, app):
     """Moves "now" for the pages and the worker; the bus cache is dropped on every move."""
     state = {"now": START - timedelta(days=2)}
-    for where in ("webapp.maintenance.web", "webapp.maintenance.views", "webapp.db"):
-        monkeypatch.setattr(f"{where}.utcnow", lambda: state["now"])
+    for where in ("maintenance.web", "maintenance.views", "maintenance.tasks", "db"):
+        monkeypatch.setattr(f"webapp.{where}.utcnow", lambda: state["now"])
 
     def at(moment: datetime) -> datetime:
         state["now"] = moment

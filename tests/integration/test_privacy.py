@@ -8,6 +8,7 @@ from webapp.accounts.models import User
 from webapp.db import utcnow
 from webapp.monitoring import logs
 from webapp.monitoring.models import LogCategory, LogEntry
+from webapp.monitoring.tasks import purge_logs
 
 
 def test_privacy_policy_is_public_and_russian(client):
@@ -67,16 +68,13 @@ def test_deleted_account_leaves_no_trace_of_the_email(client, login_as, db_sessi
     assert "удалён" in mailbox.last_text("gone@example.ru")
 
 
-def test_logs_are_purged_after_their_retention(app, db_session):
-    import workers.tasks
-
+def test_logs_are_purged_after_their_retention(worker_app, db_session):
     now = utcnow()
     for category, days in ((LogCategory.SECURITY, 91), (LogCategory.BUSINESS, 31)):
         logs.record(db_session, category, "old").created_at = now - timedelta(days=days)
         logs.record(db_session, category, "recent").created_at = now - timedelta(days=days - 2)
     logs.record(db_session, LogCategory.SYSTEM, "old").created_at = now - timedelta(days=8)
     db_session.commit()
-    workers.tasks.use_app(app)
-    removed = workers.tasks.purge_logs.call_local()
+    removed = purge_logs.call_local()
     assert removed == {"security": 1, "business": 1, "system": 1, "audit": 0, "metric_points": 0}
     assert [e.event for e in db_session.scalars(select(LogEntry))] == ["recent", "recent"]

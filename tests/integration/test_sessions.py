@@ -8,6 +8,7 @@ from tests.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD
 from webapp.auth import sessions, tokens
 from webapp.auth.models import DeviceSession
+from webapp.auth.tasks import end_inactive_sessions
 from webapp.auth.tokens import Claims
 from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE
 from webapp.db import utcnow
@@ -140,15 +141,12 @@ def test_ending_a_session_is_announced_on_the_bus(app, client, login_as, db_sess
     assert message == {"event": "ended", "session_id": device_session.id, "user_id": user.id}
 
 
-def test_inactive_sessions_end_by_the_periodic_task(app, login_as, db_session):
-    import workers.tasks
-
+def test_inactive_sessions_end_by_the_periodic_task(worker_app, login_as, db_session):
     user = login_as("user")
     device_session = sessions.active_sessions(db_session, user.id)[0]
     device_session.last_seen_at = utcnow() - timedelta(days=31)
     db_session.commit()
-    workers.tasks.use_app(app)
-    assert workers.tasks.end_inactive_sessions.call_local() == 1
+    assert end_inactive_sessions.call_local() == 1
     assert db_session.get(DeviceSession, device_session.id).end_reason == "inactive"
 
 

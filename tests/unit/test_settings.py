@@ -104,7 +104,7 @@ def test_a_broken_settings_file_line_is_reported(tmp_path):
 
 
 def test_the_task_queue_in_redis_carries_the_deployments_prefix(tmp_path):
-    from workers.huey_app import make_huey
+    from webapp.tasks import make_huey
 
     def queue_key(prefix: str) -> str:
         env = {

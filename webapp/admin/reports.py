@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from webapp.admin.access import admin_only
 from webapp.analysis import reports
+from webapp.analysis.tasks import daily_report, weekly_report
 from webapp.audit import audit_action
 from webapp.extensions import db
 
@@ -46,8 +47,6 @@ def download(name: str):
 @bp.post("/make")
 @admin_only
 def make():
-    from workers.tasks import daily_report, weekly_report
-
     kind = request.form.get("kind", "")
     if kind not in ON_DEMAND:
         flash(_("Вид отчёта: выберите «за сутки» или «за неделю»."), "error")

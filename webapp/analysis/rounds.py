@@ -14,6 +14,7 @@ from webapp.analysis import watch as analysis_watch
 from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.reports import REPORTED_SEVERITIES
 from webapp.analysis.service import models_of
+from webapp.analysis.tasks import incident_report
 from webapp.bus import Bus
 from webapp.monitoring.models import AlertState
 
@@ -54,8 +55,6 @@ def queue_incident_reports(bus: Bus, episodes) -> int:
     """An incident report for each medium or high alert (id, severity, state, start) that has
     just fired or resolved. A claim under a fresh token succeeds only while nobody holds the key:
     one report per alert and phase, however many rounds (or processes) see it."""
-    from workers.tasks import incident_report
-
     queued = 0
     for alert_id, severity, state, started in sorted(episodes):
         if severity not in REPORTED_SEVERITIES:

@@ -52,6 +52,7 @@ def _link(endpoint: str, token: str) -> str:
 
 def _send_confirmation(user, link: str) -> None:
     queue_email(
+        db.session,
         email_of(user, get_pii()),
         _("Подтвердите email на mehhost chat"),
         "confirm",
@@ -185,17 +186,18 @@ def register():
         except reg.RegistrationInvalid as exc:
             attach_errors(form, exc.errors)
         else:
-            db.session.commit()
             if result.link:
                 _send_confirmation(result.user, result.link)
             else:
                 queue_email(
+                    db.session,
                     email_of(result.user, get_pii()),
                     _("Попытка регистрации на mehhost chat"),
                     "already_registered",
                     name=result.user.display_name,
                     reset=get_settings().base_url + url_for("auth.reset_request"),
                 )
+            db.session.commit()
             session["resend_email"] = form.email.data
             return redirect(url_for("auth.check_email"))
     status = 422 if request.method == "POST" else 200
@@ -225,9 +227,9 @@ def resend():
             link = reg.resend_confirmation(db.session, user, utcnow()) if user else None
         except ResendTooSoon:
             link = None  # asked again too soon: nothing is sent, and nothing said about it
-        db.session.commit()
         if link:
             _send_confirmation(user, link)
+        db.session.commit()
         # The same words and the same pause whether the address is new, unconfirmed or
         # confirmed, and whether an email went out: the answer tells nobody which it is.
         flash(_("Если адрес зарегистрирован и не подтверждён, мы отправили новое письмо"), "ok")
@@ -263,16 +265,17 @@ def reset_request():
             found = reg.request_password_reset(db.session, get_pii(), form.email.data, utcnow())
         except ResendTooSoon:
             found = None  # silently: the answer must not tell whether the address exists
-        db.session.commit()
         if found:
             user, raw = found
             queue_email(
+                db.session,
                 email_of(user, get_pii()),
                 _("Сброс пароля на mehhost chat"),
                 "reset",
                 name=user.display_name,
                 link=_link("auth.reset_confirm", raw),
             )
+        db.session.commit()
         flash(_("Если адрес зарегистрирован, мы отправили ссылку для сброса пароля"), "ok")
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200

@@ -13,22 +13,15 @@ import logging
 import math
 import time
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import render_template, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.accounts.models import Role, User
-from webapp.accounts.service import email_of
 from webapp.bus import Bus
-from webapp.i18n import MOSCOW
-from webapp.maintenance import page
+from webapp.maintenance import emails, page, recovery
 from webapp.maintenance.flag import CHANNEL, FLAG_KEY, ack_key, acknowledged
 from webapp.maintenance.models import Kind, MaintenanceWindow, Scope, State
-from webapp.maintenance.service import due_notices, recipients
+from webapp.maintenance.service import due_notices
 from webapp.monitoring import presence
 from webapp.pii import PiiCipher
 
@@ -68,61 +61,6 @@ def drain_sockets(
     return acks
 
 
-def _zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.timezone) if user.timezone else MOSCOW
-    except (ZoneInfoNotFoundError, ValueError):
-        return MOSCOW
-
-
-def _when(moment: datetime, user: User) -> str:
-    """The moment in the person's own time zone, named."""
-    zone = _zone(user)
-    return f"{moment.astimezone(zone).strftime('%d.%m.%Y %H:%M')} ({zone.key})"
-
-
-Email = tuple[str, str, str]  # (to, subject, text)
-
-
-def compose_notices(
-    session: Session, cipher: PiiCipher, window: MaintenanceWindow, event: str
-) -> list[Email]:
-    """One email per recipient (a rehearsal's only to the staff), to send once the state that
-    says they were sent is committed: `deliver` after the transaction."""
-    people = recipients(session)
-    if window.kind == Kind.TEST:
-        people = [p for p in people if p.role in (Role.ADMIN, Role.MODERATOR)]
-    settings_link = url_for("accounts.profile", _external=True)
-    emails = []
-    for person in people:
-        with force_locale(person.locale or "ru"):
-            subject = {
-                "cancelled": _("mehhost chat: обслуживание отменено"),
-                "restored": _("mehhost chat снова работает"),
-                "emergency": _("mehhost chat: экстренное отключение"),
-            }.get(event, _("mehhost chat: плановое обслуживание"))
-            text = render_template(
-                "email/maintenance.txt",
-                name=person.display_name,
-                event=event,
-                scope=window.scope,
-                starts=_when(window.starts_at, person),
-                ends=_when(window.ends_at, person),
-                reason=window.reason,
-                settings_link=settings_link,
-            )
-        emails.append((email_of(person, cipher), str(subject), text))
-    return emails
-
-
-def deliver(emails: list[Email]) -> int:
-    from workers.tasks import send_email
-
-    for to, subject, text in emails:
-        send_email(to, subject, text)
-    return len(emails)
-
-
 def stop(
     session: Session,
     bus: Bus,
@@ -151,26 +89,13 @@ def stop(
     log.warning("maintenance %s (%s, %s) is down", window.id, window.kind, window.scope)
 
 
-def recover(bus: Bus, window: MaintenanceWindow, now: datetime) -> None:
-    """Lift the flag; the window is over. (The page stays on disk: nginx shows it only while
-    the app does not answer.)"""
-    flag = bus.get(FLAG_KEY)
-    if flag and flag.get("window") == window.id:
-        bus.delete(FLAG_KEY)
-    bus.publish(CHANNEL, {"type": "maintenance_end", "window": window.id})
-    window.state, window.recovered_at = State.UP, now
-
-
 def tick(
     session: Session, bus: Bus, cipher: PiiCipher, settings, now: datetime, **drain
-) -> tuple[dict[str, int], list[Email]]:
-    """Compose due notices, stop windows whose start has come, recover those whose end has
-    (through the checked steps of webapp.maintenance.recovery); return the counts and the
-    emails to deliver after the commit."""
-    from webapp.maintenance import recovery  # it builds on this module
-
+) -> dict[str, int]:
+    """Queue due notices, stop windows whose start has come, recover those whose end has
+    (through the checked steps of webapp.maintenance.recovery); return the counts. The emails
+    leave once the state that says they were sent is committed."""
     done = {"notices": 0, "stopped": 0, "recovered": 0}
-    outbox: list[Email] = []
     windows = session.scalars(
         select(MaintenanceWindow).where(MaintenanceWindow.state.in_((State.SCHEDULED, State.DOWN)))
     ).all()
@@ -178,17 +103,16 @@ def tick(
         if window.state == State.SCHEDULED and window.starts_at > now:
             if window.kind != Kind.EMERGENCY:
                 for notice in due_notices(window, now):
-                    outbox += compose_notices(session, cipher, window, "planned")
+                    done["notices"] += emails.send(session, cipher, window, "planned")
                     window.mark_sent(notice)
         elif window.state == State.SCHEDULED:
             if window.kind == Kind.EMERGENCY and "emergency" not in window.sent:
-                outbox += compose_notices(session, cipher, window, "emergency")
+                done["notices"] += emails.send(session, cipher, window, "emergency")
                 window.mark_sent("emergency")
             stop(session, bus, window, settings.maintenance_page_dir, now, **drain)
             done["stopped"] += 1
         elif window.state == State.DOWN and window.ends_at <= now:
-            back, emails = recovery.run(session, bus, cipher, settings, window, now)
-            outbox += emails
+            back, told = recovery.run(session, bus, cipher, settings, window, now)
+            done["notices"] += told
             done["recovered"] += back
-    done["notices"] = len(outbox)
-    return done, outbox
+    return done

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from config.settings import PROJECT_ROOT, Settings
 from webapp.bus import Bus
 from webapp.inference.status import read_status
-from webapp.maintenance import lifecycle
+from webapp.maintenance import emails
+from webapp.maintenance.flag import CHANNEL, FLAG_KEY
 from webapp.maintenance.models import MaintenanceWindow, State
 from webapp.pii import PiiCipher
 
@@ -34,6 +35,16 @@ OK, WARN, ERROR, WAITING = "ok", "warn", "error", "waiting"
 
 class StepFailed(RuntimeError):
     """The step's check did not pass; the message says what, for the admin."""
+
+
+def lift_flag(bus: Bus, window: MaintenanceWindow, now: datetime) -> None:
+    """Lift the flag; the window is over. (The page stays on disk: nginx shows it only while
+    the app does not answer.)"""
+    flag = bus.get(FLAG_KEY)
+    if flag and flag.get("window") == window.id:
+        bus.delete(FLAG_KEY)
+    bus.publish(CHANNEL, {"type": "maintenance_end", "window": window.id})
+    window.state, window.recovered_at = State.UP, now
 
 
 def progress_key(window_id: int) -> str:
@@ -101,8 +112,8 @@ def run(
     settings: Settings,
     window: MaintenanceWindow,
     now: datetime,
-) -> tuple[bool, list[lifecycle.Email]]:
-    """Run the steps; True when the service is back. The emails go out after the commit."""
+) -> tuple[bool, int]:
+    """Run the steps: (True when the service is back, emails queued for after the commit)."""
     plan = checks()
     labels = [label for label, _check in plan] + [_("Снятие режима обслуживания"), _("Уведомления")]
     lift, notify = len(plan), len(plan) + 1
@@ -115,7 +126,7 @@ def run(
         "failed": False,
         "started": time.time(),
     }
-    emails: list[lifecycle.Email] = []
+    told = 0
 
     def record(index: int, status: str, note: str = "") -> None:
         progress["steps"][index].update(status=status, note=str(note))
@@ -129,13 +140,13 @@ def run(
         except StepFailed as exc:
             progress["failed"] = True
             record(index, ERROR, str(exc))
-            return False, []
+            return False, 0
         record(index, status, note)
     if window.state == State.DOWN:
-        lifecycle.recover(bus, window, now)
+        lift_flag(bus, window, now)
     record(lift, OK)
     if window.sent:
-        emails = lifecycle.compose_notices(session, cipher, window, "restored")
+        told = emails.send(session, cipher, window, "restored")
     progress["finished"] = True
-    record(notify, OK, _("писем: %(n)s", n=len(emails)))
-    return True, emails
+    record(notify, OK, _("писем: %(n)s", n=told))
+    return True, told

@@ -25,11 +25,12 @@ from webapp.auth import totp
 from webapp.auth.web import client_ip, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
-from webapp.maintenance import backups, lifecycle, notice, recovery, service
+from webapp.maintenance import backups, emails, notice, recovery, service
 from webapp.maintenance.access import admin_only, staff_only
 from webapp.maintenance.errors import MaintenanceError
 from webapp.maintenance.forms import KIND_NAMES, SCOPE_NAMES, WindowForm
 from webapp.maintenance.models import Kind, MaintenanceWindow, State
+from webapp.maintenance.tasks import maintenance_tick, nightly_backup, recover_window
 from webapp.monitoring import logs
 from webapp.rendering import render
 
@@ -72,8 +73,6 @@ def download(name: str):
 @bp.post("/")
 @admin_only
 def make_backup():
-    from workers.tasks import nightly_backup
-
     audit_action("backup_requested", "backup", None, None)
     db.session.commit()
     nightly_backup()
@@ -118,8 +117,6 @@ def window_list():
             else:
                 _changed("maintenance_requested", window, "")
                 if window.kind == Kind.EMERGENCY:
-                    from workers.tasks import maintenance_tick
-
                     maintenance_tick()  # the stop begins now, not at the next minute
                 flash(_("Окно №%(n)s сохранено.", n=window.id), "ok")
                 return redirect(url_for("maintenance_windows.window_list"))
@@ -215,9 +212,9 @@ def cancel(window_id: int):
     except MaintenanceError as exc:
         flash(str(exc), "error")
         return redirect(url_for("maintenance_windows.window_list"))
-    emails = lifecycle.compose_notices(db.session, get_pii(), window, "cancelled") if told else []
+    if told:
+        emails.send(db.session, get_pii(), window, "cancelled")
     _changed("maintenance_cancelled", window, before)
-    lifecycle.deliver(emails)
     flash(_("Окно №%(n)s отменено.", n=window.id), "ok")
     return redirect(url_for("maintenance_windows.window_list"))
 
@@ -226,8 +223,6 @@ def cancel(window_id: int):
 @admin_only
 def recover(window_id: int):
     """ "Start the service": the checked recovery steps, watched on the next page."""
-    from workers.tasks import recover_window
-
     window = _window(window_id)
     if window.state != State.DOWN:
         flash(_("Запустить можно только остановленный сервис."), "error")

@@ -15,9 +15,10 @@ from flask import Flask
 
 from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
-from webapp.monitoring import alerts, presence, samples, watch
+from webapp.monitoring import presence, samples, watch
 from webapp.monitoring.catalogue import INTERVAL_S, VDS
-from webapp.siteconfig import load_section
+from webapp.monitoring.delivery import notifier_for
+from webapp.monitoring.tasks import deliver_alerts
 
 log = logging.getLogger(__name__)
 LEADER_KEY = "monitoring:collector"
@@ -32,21 +33,6 @@ def add_round(app: Flask, round_, after_change=None) -> None:
     app.extensions.setdefault(ROUNDS, []).append(round_)
     if after_change is not None:
         app.extensions.setdefault(AFTER_CHANGE, []).append(after_change)
-
-
-def notifier_for(app: Flask, session) -> alerts.Notifier:
-    settings = app.extensions["mehhost.settings"]
-    pii = app.extensions["mehhost.pii"]
-    return alerts.Notifier(
-        lambda: load_section(session, "channels", settings, pii), watch.compose(settings.base_url)
-    )
-
-
-def queue_deliveries() -> None:
-    """Ask the worker to send what is due (Huey; runs at once in tests)."""
-    from workers.tasks import deliver_alerts
-
-    deliver_alerts()
 
 
 class Collector:
@@ -85,7 +71,7 @@ class Collector:
             finally:
                 session.close()
             if changed:
-                queue_deliveries()
+                deliver_alerts()  # the worker sends what is due (at once in tests)
                 for hook in self.after_change:
                     hook(self.bus, episodes)
 

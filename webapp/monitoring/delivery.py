@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from webapp.db import utcnow
-from webapp.monitoring.alerts import attempt, due_deliveries
+from webapp.monitoring import watch
+from webapp.monitoring.alerts import Notifier, attempt, due_deliveries
 from webapp.notify import channels
 from webapp.pii import PiiCipher
 from webapp.siteconfig import load_section
+
+
+def notifier_for(app: Flask, session: Session) -> Notifier:
+    """The notifier alerts are raised through: the channel settings read when first needed."""
+    settings = app.extensions["mehhost.settings"]
+    pii = app.extensions["mehhost.pii"]
+    return Notifier(
+        lambda: load_section(session, "channels", settings, pii), watch.compose(settings.base_url)
+    )
 
 
 def deliver_due(session: Session, settings: Settings, cipher: PiiCipher) -> dict[str, int]:

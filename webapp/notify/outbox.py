@@ -1,14 +1,22 @@
-"""Queueing email from the web app: render the text here, deliver in the worker (Huey)."""
+"""Queueing email: rendered here, in the caller's request or task; delivered by the worker (Huey)
+once the caller's transaction commits."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import render_template
+from sqlalchemy.orm import Session
+
+from webapp.notify.tasks import send_email
+from webapp.tasks import after_commit
 
 
-def queue_email(to: str, subject: str, template: str, **context: Any) -> None:
-    """Render templates/email/<template>.txt and hand it to the worker's send_email task."""
-    from workers.tasks import send_email  # the worker package imports the app's services
+def queue_text(session: Session, to: str, subject: str, text: str) -> None:
+    """Send `text` to `to` once the session commits (never if it rolls back)."""
+    after_commit(session, send_email, to, str(subject), text)
 
-    send_email(to, str(subject), render_template(f"email/{template}.txt", **context))
+
+def queue_email(session: Session, to: str, subject: str, template: str, **context: Any) -> None:
+    """Render templates/email/<template>.txt now and send it once the session commits."""
+    queue_text(session, to, subject, render_template(f"email/{template}.txt", **context))
