@@ -9,6 +9,7 @@ from webapp import siteconfig as config
 from webapp.monitoring import samples
 from webapp.monitoring.catalogue import PC, VDS
 from webapp.monitoring.models import AlertDelivery
+from webapp.notify.config import ChannelConfig
 
 
 @pytest.fixture
@@ -19,16 +20,14 @@ def channels(app, worker_app, mailbox, db_session):
         bus.delete(samples.ring_key(source))
     with patched_settings(app, telegram_base_url=telegram.url, sms_base_url=sms.url + "/send"):
         with app.app_context():
-            section = config.ChannelConfig(
+            section = ChannelConfig(
                 emails=("ops@example.ru",),
                 telegram_token="T0KEN",
                 telegram_chat_ids=("42",),
                 sms_api_key="k3y",
                 sms_phones=("+79990001122",),
             )
-            config.save_section(
-                db_session, "channels", section, app.extensions["mehhost.pii"], None
-            )
+            config.save_section(db_session, section, app.extensions["mehhost.pii"], None)
             db_session.commit()
         yield telegram, sms, mailbox
     for source in (PC, VDS):

@@ -1,8 +1,10 @@
-"""Settings an admin changes at run time: SMTP, security parameters, alert channels; a shared
-service (monitoring, notify, analysis, the worker and the app factory read it; admin edits it).
+"""Settings an admin changes at run time, a shared service (admin edits them; the app factory,
+the worker and the domains read them): the store, and the two sections that change Settings
+(SMTP, security). A domain keeps its own sections (notify's alert channels: notify/config.py).
 
-Each section is a frozen dataclass. Saved sections live in site_settings (secrets encrypted); the
-environment's Settings give the defaults. Each process re-reads them when the bus says they changed.
+Each section is a frozen dataclass naming its row (`SECTION`), with `defaults(settings)` and
+`check()`. Saved sections live in site_settings (secrets encrypted); the environment's Settings
+give the defaults. Each process re-reads them when the bus says they changed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, String, Text, select
@@ -28,9 +30,7 @@ from webapp.db import Base, UTCDateTime, utcnow
 from webapp.pii import PiiCipher
 
 CONFIG_VERSION_KEY = "site_config_version"
-SECRET_FIELDS = {"password", "telegram_token", "sms_api_key"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^\+?[0-9]{10,15}$")
+SECRET_FIELDS = {"password", "telegram_token", "sms_api_key"}  # encrypted in any section
 RATE = re.compile(r"^\d{1,5} per (second|minute|hour|day)$")
 
 
@@ -58,6 +58,8 @@ class SiteSetting(Base):
 
 @dataclass(frozen=True)
 class SmtpConfig:
+    SECTION: ClassVar[str] = "smtp"
+
     host: str
     port: int
     user: str
@@ -98,6 +100,8 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class SecurityConfig:
+    SECTION: ClassVar[str] = "security"
+
     lockout_attempts: int
     lockout_minutes: int
     access_token_minutes: int
@@ -131,45 +135,8 @@ class SecurityConfig:
             raise ConfigError(_("Лимит входов: например «10 per minute»."), "login_rate")
 
 
-@dataclass(frozen=True)
-class ChannelConfig:
-    """Who gets alerts, and through which gateways (base URLs come from Settings)."""
-
-    emails: tuple[str, ...] = ()
-    telegram_token: str = ""
-    telegram_chat_ids: tuple[str, ...] = ()
-    sms_provider: str = "generic"
-    sms_api_key: str = ""
-    sms_phones: tuple[str, ...] = ()
-
-    @classmethod
-    def defaults(cls, settings: Settings) -> ChannelConfig:
-        return cls(emails=(settings.admin_email,))
-
-    def apply(self, settings: Settings) -> Settings:
-        return settings
-
-    def check(self) -> None:
-        for email in self.emails:
-            if not EMAIL.match(email):
-                raise ConfigError(_("Адрес «%(v)s» не похож на email.", v=email), "emails")
-        for chat in self.telegram_chat_ids:
-            if not re.match(r"^-?\d{1,20}$|^@\w{4,64}$", chat):
-                raise ConfigError(_("Чат Telegram «%(v)s»: число или @имя.", v=chat), "telegram")
-        if self.telegram_chat_ids and not self.telegram_token:
-            raise ConfigError(_("Укажите токен бота Telegram."), "telegram_token")
-        for phone in self.sms_phones:
-            if not PHONE.match(phone):
-                raise ConfigError(_("Телефон «%(v)s»: 10–15 цифр, можно с +.", v=phone), "sms")
-        if self.sms_provider not in ("generic", "smsru"):
-            raise ConfigError(_("Неизвестный SMS-провайдер."), "sms_provider")
-
-
-SECTIONS: dict[str, type] = {
-    "smtp": SmtpConfig,
-    "security": SecurityConfig,
-    "channels": ChannelConfig,
-}
+# The sections that change the Settings everything else reads (`apply`).
+SETTINGS_SECTIONS: tuple[type, ...] = (SmtpConfig, SecurityConfig)
 
 
 def _encode(section: Any, cipher: PiiCipher) -> str:
@@ -195,17 +162,16 @@ def _decode(kind: type, raw: str, cipher: PiiCipher, default: Any) -> Any:
     return dataclasses.replace(default, **values)
 
 
-def load_section(session: Session, name: str, settings: Settings, cipher: PiiCipher) -> Any:
-    kind = SECTIONS[name]
+def load_section(session: Session, kind: type, settings: Settings, cipher: PiiCipher) -> Any:
+    """The saved section of this kind, or its defaults from the environment's Settings."""
     default = kind.defaults(settings)
-    row = session.get(SiteSetting, name)
+    row = session.get(SiteSetting, kind.SECTION)
     return default if row is None else _decode(kind, row.value, cipher, default)
 
 
-def save_section(
-    session: Session, name: str, section: Any, cipher: PiiCipher, by_user_id: int | None
-) -> None:
+def save_section(session: Session, section: Any, cipher: PiiCipher, by_user_id: int | None) -> None:
     section.check()
+    name = section.SECTION
     row = session.get(SiteSetting, name) or SiteSetting(section=name)
     row.value, row.updated_at, row.updated_by = _encode(section, cipher), utcnow(), by_user_id
     session.add(row)
@@ -215,9 +181,9 @@ def effective_settings(session: Session, base: Settings, cipher: PiiCipher) -> S
     """The environment's Settings with every saved section applied."""
     settings = base
     names = set(session.scalars(select(SiteSetting.section)))
-    for name in SECTIONS:
-        if name in names:
-            settings = load_section(session, name, base, cipher).apply(settings)
+    for kind in SETTINGS_SECTIONS:
+        if kind.SECTION in names:
+            settings = load_section(session, kind, base, cipher).apply(settings)
     return settings
 
 

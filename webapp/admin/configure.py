@@ -21,21 +21,26 @@ from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.forms import PAGE_LIMIT, query_int
 from webapp.monitoring.models import RETENTION_DAYS, LogCategory
+from webapp.notify.config import ChannelConfig
 from webapp.notify.email import build_message, send_message
 from webapp.rendering import render
+from webapp.siteconfig import SecurityConfig, SmtpConfig
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
 
 
+SECTIONS = {kind.SECTION: kind for kind in (SmtpConfig, SecurityConfig, ChannelConfig)}
+
+
 def _section(name: str):
     base = current_app.extensions["mehhost.base_settings"]
-    return config.load_section(db.session, name, base, get_pii())
+    return config.load_section(db.session, SECTIONS[name], base, get_pii())
 
 
 def _sections():
-    return {name: _section(name) for name in config.SECTIONS}
+    return {name: _section(name) for name in SECTIONS}
 
 
 def _page(status: int = 200, errors: dict | None = None, drafts: dict | None = None):
@@ -71,7 +76,7 @@ def _from_form(name: str, current):
     """The section as typed; an empty secret field keeps the stored secret."""
     form = request.form
     if name == "smtp":
-        return config.SmtpConfig(
+        return SmtpConfig(
             host=form.get("host", "").strip(),
             port=_int("port"),
             user=form.get("user", "").strip(),
@@ -80,14 +85,14 @@ def _from_form(name: str, current):
             mail_from=form.get("mail_from", "").strip(),
         )
     if name == "security":
-        return config.SecurityConfig(
+        return SecurityConfig(
             lockout_attempts=_int("lockout_attempts"),
             lockout_minutes=_int("lockout_minutes"),
             access_token_minutes=_int("access_token_minutes"),
             refresh_token_days=_int("refresh_token_days"),
             login_rate=form.get("login_rate", "").strip(),
         )
-    return config.ChannelConfig(
+    return ChannelConfig(
         emails=_lines("emails"),
         telegram_token=form.get("telegram_token") or current.telegram_token,
         telegram_chat_ids=_lines("telegram_chat_ids"),
@@ -97,7 +102,7 @@ def _from_form(name: str, current):
     )
 
 
-def _test_send(smtp: config.SmtpConfig) -> str:
+def _test_send(smtp: SmtpConfig) -> str:
     """Send a test email with these SMTP settings to the signed-in admin; '' or the error."""
     settings = smtp.apply(get_settings())
     to = email_of(current_user, get_pii())
@@ -132,7 +137,7 @@ def _smtp_failure(exc: Exception):
 @bp.post("/settings/<name>")
 @admin_only
 def save(name: str):
-    if name not in config.SECTIONS:
+    if name not in SECTIONS:
         abort(404)
     current = _section(name)
     section = _from_form(name, current)
@@ -145,7 +150,7 @@ def save(name: str):
         if error:  # keep the old settings: a broken SMTP would silence every alert
             message = _("Тестовое письмо не ушло, настройки не сохранены: %(e)s", e=error)
             return _page(422, {name: ("host", message)}, {name: section})
-    config.save_section(db.session, name, section, get_pii(), current_user.id)
+    config.save_section(db.session, section, get_pii(), current_user.id)
     audit_action(
         "settings_changed", f"settings:{name}", config.redact(current), config.redact(section)
     )

@@ -27,8 +27,8 @@ from webapp.i18n import MOSCOW
 from webapp.monitoring.catalogue import METRICS, SOURCE_LABELS
 from webapp.monitoring.models import Alert, AlertState, MetricPoint, Severity
 from webapp.monitoring.samples import TEN_MINUTES
+from webapp.notify.config import load_channels
 from webapp.pii import PiiCipher
-from webapp.siteconfig import load_section
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step
 
@@ -280,4 +280,4 @@ def summary_text(data: ReportData) -> str:
 
 def recipients(session: Session, settings: Settings, cipher: PiiCipher) -> tuple[str, ...]:
     """The developers' list: the e-mail recipients of the alert channels."""
-    return load_section(session, "channels", settings, cipher).emails
+    return load_channels(session, settings, cipher).emails

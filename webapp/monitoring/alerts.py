@@ -24,7 +24,7 @@ from webapp.monitoring.models import (
     DeliveryStatus,
     Severity,
 )
-from webapp.siteconfig import ChannelConfig
+from webapp.notify.config import ChannelConfig
 
 DEDUP_WINDOW = timedelta(minutes=5)
 ESCALATE_AFTER = timedelta(minutes=30)

@@ -12,21 +12,19 @@ from webapp.db import utcnow
 from webapp.monitoring import watch
 from webapp.monitoring.alerts import Notifier, attempt, due_deliveries
 from webapp.notify import channels
+from webapp.notify.config import load_channels
 from webapp.pii import PiiCipher
-from webapp.siteconfig import load_section
 
 
 def notifier_for(app: Flask, session: Session) -> Notifier:
     """The notifier alerts are raised through: the channel settings read when first needed."""
     settings = app.extensions["mehhost.settings"]
     pii = app.extensions["mehhost.pii"]
-    return Notifier(
-        lambda: load_section(session, "channels", settings, pii), watch.compose(settings.base_url)
-    )
+    return Notifier(lambda: load_channels(session, settings, pii), watch.compose(settings.base_url))
 
 
 def deliver_due(session: Session, settings: Settings, cipher: PiiCipher) -> dict[str, int]:
-    config = load_section(session, "channels", settings, cipher)
+    config = load_channels(session, settings, cipher)
     outcome: Counter[str] = Counter()
     for delivery in due_deliveries(session, utcnow()):
         ok = attempt(

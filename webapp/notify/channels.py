@@ -13,8 +13,8 @@ import urllib.request
 from typing import Any
 
 from config.settings import Settings
+from webapp.notify.config import ChannelConfig
 from webapp.notify.email import build_message, send_message
-from webapp.siteconfig import ChannelConfig
 
 TIMEOUT_S = 10.0
 
