@@ -12,7 +12,7 @@ from dataclasses import MISSING, fields
 from typing import Any
 
 import click
-from flask import Flask
+from flask.cli import with_appcontext
 
 from pc_node import protocol
 from webapp.version import __version__
@@ -169,8 +169,8 @@ def dumps() -> str:
     return json.dumps(build(), ensure_ascii=False, indent=1) + "\n"
 
 
-def init_app(app: Flask) -> None:
-    @app.cli.command("openapi")
-    def openapi_command() -> None:
-        """Print the OpenAPI description (docs/openapi.json)."""
-        click.echo(dumps(), nl=False)
+@click.command("openapi")
+@with_appcontext
+def openapi_command() -> None:
+    """Print the OpenAPI description (docs/openapi.json)."""
+    click.echo(dumps(), nl=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 import numpy as np
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 from webapp.analysis import anomaly, forecast, scenarios, synthetic, traffic
@@ -182,5 +182,4 @@ def replay_command(kind: str, file: Path, fmt: str, seed: int) -> None:
     click.echo(f"{len(lines)} lines written to {file}; the event starts at {at}", err=True)
 
 
-def init_app(app: Flask) -> None:
-    app.cli.add_command(group)
+COMMANDS = (group,)

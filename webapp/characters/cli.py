@@ -1,15 +1,16 @@
-"""`flask characters import FILE...` and `flask characters export ID --format ... -o FILE`."""
+"""`flask characters import FILE...`, `flask characters export ID --format ... -o FILE` and
+`flask seed-demo`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from webapp.characters import avatars, cards, editor
 from webapp.characters.models import Character
+from webapp.characters.service import seed_demo
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
 
@@ -68,5 +69,14 @@ def export_card(character_id: int, kind: str, output: str) -> None:
     click.echo(output)
 
 
-def init_app(app: Flask) -> None:
-    app.cli.add_command(group)
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Add the demo characters that are not there yet."""
+    with db.new_session() as session:
+        created = seed_demo(session)
+        session.commit()
+    click.echo(f"Demo characters created: {created}")
+
+
+COMMANDS = (group, seed_demo_command)

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 
 from webapp.db import make_engine
@@ -77,6 +77,4 @@ def page_command(until: datetime | None, reason: str, folder: Path | None) -> No
     click.echo(str(written))
 
 
-def init_app(app: Flask) -> None:
-    app.cli.add_command(group)
-    app.cli.add_command(page_group)
+COMMANDS = (group, page_group)
