@@ -44,11 +44,14 @@ def make_huey(settings: Settings) -> Huey:
     immediate = settings.env == "test"
     if settings.redis_url:
         # The queue's keys carry REDIS_PREFIX: deployments sharing one Redis never share tasks.
+        # Polled, not a blocking pop: Redis hands a blocked BRPOP the next message even while
+        # that consumer hangs (SIGSTOP, swapped out), and it is lost when the consumer dies.
         return RedisHuey(
             f"{settings.redis_prefix}huey",
             url=settings.redis_url,
             immediate=immediate,
             clean_name=False,
+            blocking=False,
         )
     settings.huey_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("mehhost", filename=str(settings.huey_sqlite_path), immediate=immediate)

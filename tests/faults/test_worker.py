@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -52,7 +53,8 @@ def deployment(request, tmp_path):
 @contextmanager
 def _process(server, name: str, args: list):
     log = open(server.instance / f"{name}.log", "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(args, cwd=ROOT, env=server.env, stdout=log, stderr=subprocess.STDOUT)
+    env = {**server.env, "PYTHONUNBUFFERED": "1"}  # its log survives a kill
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -65,7 +67,7 @@ def _process(server, name: str, args: list):
 def _consumer(server):
     return _process(
         server, "worker", [BIN / "huey_consumer", "workers.tasks.huey", "--workers", "2",
-                           "--worker-type", "thread"],
+                           "--worker-type", "thread", "--max-delay", "1"],
     )  # fmt: skip
 
 
@@ -96,12 +98,24 @@ def _received(mail) -> list[str]:
     return found
 
 
+def _idle(server) -> bool:
+    """The consumer ran the periodic tasks it starts with, and none is due for a while (they
+    run at the top of each minute). Paused inside one, it would hold the embedded database's
+    one write lock, and the site's writes would wait for it (SQLite has a single writer)."""
+    log = (server.instance / "worker.log").read_text(errors="replace")
+    started = log.rsplit("Huey consumer started", 1)[-1]
+    ran = all(re.search(rf"tasks\.{name}: \S+ executed in", started)
+              for name in ("maintenance_tick", "watch_alerts"))  # fmt: skip
+    return ran and 5 <= time.localtime().tm_sec <= 50
+
+
 def test_work_queued_while_the_consumer_is_paused_and_killed_is_done_by_the_next(deployment):
     server, mail = deployment
     with _consumer(server) as first:
         _register(server, "early@example.ru")
         wait_until(lambda: "early@example.ru" in _received(mail), seconds=30)
-        first.send_signal(signal.SIGSTOP)  # a consumer that hangs ...
+        wait_until(lambda: _idle(server), seconds=70)
+        first.send_signal(signal.SIGSTOP)  # a consumer that hangs between tasks ...
         _register(server, "waiting@example.ru")
         first.send_signal(signal.SIGKILL)  # ... and then dies, with work in the queue
         first.wait()
