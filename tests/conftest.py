@@ -43,8 +43,8 @@ from tests import factories  # noqa: E402
 from tests.schema import reset_schema  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.accounts.models import Role  # noqa: E402
+from webapp.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE  # noqa: E402
 from webapp.auth.sessions import start_session  # noqa: E402
-from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE  # noqa: E402
 from webapp.db import make_engine, utcnow  # noqa: E402
 from webapp.extensions import db, limiter  # noqa: E402
 

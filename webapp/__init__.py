@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
     from webapp.forms import IdConverter
     from webapp.i18n import select_locale, select_timezone
-    from webapp.maintenance import web as maintenance_web
+    from webapp.maintenance import banner as maintenance_banner
     from webapp.monitoring import logs, requestlog
     from webapp.monitoring.metrics import instrument
     from webapp.pii import PiiCipher, use_cipher
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     requestlog.install(app, settings.request_log)  # after instrument: runs before its pop
     logs.install_security_file(settings.security_log)
     register_template_helpers(app)
-    maintenance_web.init_app(app)
+    maintenance_banner.init_app(app)
     cli.init_app(app)
     app.teardown_appcontext(lambda _exc: db.end_session())
     return app
@@ -102,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.admin.reports import bp as admin_reports
     from webapp.admin.views import bp as admin
     from webapp.analysis.rounds import AnalysisRound, queue_incident_reports
-    from webapp.auth import web as auth_web
+    from webapp.auth import cookies as auth_cookies
     from webapp.auth.views import bp as auth
     from webapp.characters.manage import bp as manage
     from webapp.characters.views import bp as characters
@@ -138,7 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         monitoring,
     ):
         app.register_blueprint(blueprint)
-    auth_web.init_app(app)
+    auth_cookies.init_app(app)
     # The collector measures; analysis reads the measurements in each of its rounds.
     add_round(app, AnalysisRound(app), after_change=queue_incident_reports)
     if app.extensions["mehhost.settings"].monitor_collect:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.alerting import deliveries, fresh
-from webapp.analysis import scenarios, traffic, watch
+from webapp.analysis import alerting, scenarios, traffic
 from webapp.analysis.livetraffic import TrafficWatch
 from webapp.monitoring import tasks
 from webapp.monitoring.delivery import notifier_for
@@ -164,15 +164,15 @@ def test_an_attack_in_the_log_alerts_and_the_alert_resolves_when_it_stops(
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     end = datetime.fromtimestamp(scenario.requests.time[-1] // 60 * 60 + 60, UTC)
     with app.app_context():
-        [alert] = watch.evaluate_traffic(
+        [alert] = alerting.evaluate_traffic(
             db_session, bus, notifier_for(app, db_session), live, models, end
         )
         db_session.commit()
-    assert alert.key == watch.TRAFFIC_KEY and alert.severity == Severity.HIGH
+    assert alert.key == alerting.TRAFFIC_KEY and alert.severity == Severity.HIGH
     assert "подбор паролей" in alert.title
     tasks.deliver_alerts.call_local()
     assert "подбор паролей" in mailbox.last_text("ops@example.ru")
-    state = bus.get(watch.TRAFFIC_STATE_KEY)
+    state = bus.get(alerting.TRAFFIC_STATE_KEY)
     assert state["windows"][-1]["class"] == "stuffing" and state["classifier"]
 
     calm, _lines = write_minutes(log, "calm", 62)
@@ -181,7 +181,9 @@ def test_an_attack_in_the_log_alerts_and_the_alert_resolves_when_it_stops(
     log.write_text("\n".join(scenarios.to_lines(calm.requests, "json")) + "\n", encoding="utf-8")
     later = datetime.fromtimestamp(calm.requests.time[-1] // 60 * 60 + 60, UTC)
     with app.app_context():
-        watch.evaluate_traffic(db_session, bus, notifier_for(app, db_session), live, models, later)
+        alerting.evaluate_traffic(
+            db_session, bus, notifier_for(app, db_session), live, models, later
+        )
         db_session.commit()
     assert fresh(db_session, alert).state == AlertState.RESOLVED
     assert deliveries(db_session, "resolved")

@@ -6,7 +6,7 @@ import numpy as np
 from sqlalchemy import select
 
 from tests.alerting import deliveries, fresh
-from webapp.analysis import economy, watch
+from webapp.analysis import alerting, economy
 from webapp.inference.status import write_status
 from webapp.monitoring import samples, tasks
 from webapp.monitoring.catalogue import PC
@@ -33,7 +33,7 @@ def test_a_current_anomaly_alerts_through_the_channels_and_resolves(
     bus = app.extensions["mehhost.bus"]
     hour_of_pc(bus, T0, burst=True)
     with app.app_context():
-        changed, results = watch.evaluate_anomalies(
+        changed, results = alerting.evaluate_anomalies(
             db_session, bus, notifier_for(app, db_session), models, T0
         )
         db_session.commit()
@@ -49,7 +49,7 @@ def test_a_current_anomaly_alerts_through_the_channels_and_resolves(
     later = T0 + timedelta(minutes=10)
     hour_of_pc(bus, later, burst=False)
     with app.app_context():
-        changed, _ = watch.evaluate_anomalies(
+        changed, _ = alerting.evaluate_anomalies(
             db_session, bus, notifier_for(app, db_session), models, later
         )
         db_session.commit()
@@ -83,7 +83,7 @@ def test_a_forecast_crossing_the_critical_line_within_the_hour_warns_first(
     bus = app.extensions["mehhost.bus"]
     samples.ingest(bus, PC, T0.timestamp(), {"gpu_percent": 96.0})
     with app.app_context():
-        changed = watch.predict_crossings(
+        changed = alerting.predict_crossings(
             db_session, bus, notifier_for(app, db_session), models, T0
         )
         db_session.commit()
@@ -98,7 +98,7 @@ def test_a_forecast_crossing_the_critical_line_within_the_hour_warns_first(
         point.mean = 40.0
     db_session.commit()
     with app.app_context():
-        watch.predict_crossings(db_session, bus, notifier_for(app, db_session), models, T0)
+        alerting.predict_crossings(db_session, bus, notifier_for(app, db_session), models, T0)
         db_session.commit()
     assert fresh(db_session, alert).state == AlertState.RESOLVED
 

@@ -64,8 +64,8 @@ def bare_reference_app():
 def signed_in_client(app, with_user_id: bool = False):
     """A test client holding the cookies of a fresh device session of a new user."""
     from tests.factories import user as make_user
+    from webapp.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE
     from webapp.auth.sessions import start_session
-    from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE
     from webapp.db import utcnow
     from webapp.extensions import db
 

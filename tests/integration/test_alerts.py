@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.alerting import deliveries, fresh
 from tests.conftest import csrf_token
-from webapp.monitoring import alerts, samples, tasks, watch
+from webapp.monitoring import alerts, evaluation, samples, tasks
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.delivery import notifier_for
 from webapp.monitoring.models import Alert, AlertDelivery, AlertState, DeliveryStatus, Severity
@@ -21,7 +21,7 @@ def cpu(app, db_session, value: float, now: datetime) -> list[Alert]:
     bus = app.extensions["mehhost.bus"]
     samples.ingest(bus, PC, now.timestamp(), {"cpu_percent": value})
     with app.app_context():
-        changed = watch.evaluate(db_session, bus, notifier_for(app, db_session), now)
+        changed = evaluation.evaluate(db_session, bus, notifier_for(app, db_session), now)
         db_session.commit()
     tasks.deliver_alerts.call_local()
     return changed

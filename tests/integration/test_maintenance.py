@@ -40,7 +40,7 @@ def _no_stop_outlives_its_test(app):
 def clock(monkeypatch, app):
     """Moves "now" for the pages and the worker; the bus cache is dropped on every move."""
     state = {"now": START - timedelta(days=2)}
-    for where in ("maintenance.web", "maintenance.views", "maintenance.tasks", "db"):
+    for where in ("maintenance.banner", "maintenance.views", "maintenance.tasks", "db"):
         monkeypatch.setattr(f"webapp.{where}.utcnow", lambda: state["now"])
 
     def at(moment: datetime) -> datetime:

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from tests.conftest import csrf_token, sign_in
 from tests.factories import PASSWORD
 from webapp.auth import sessions, tokens
+from webapp.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from webapp.auth.models import DeviceSession
 from webapp.auth.tasks import end_inactive_sessions
 from webapp.auth.tokens import Claims
-from webapp.auth.web import ACCESS_COOKIE, REFRESH_COOKIE
 from webapp.db import utcnow
 from webapp.monitoring.models import LogEntry
 

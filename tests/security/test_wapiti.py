@@ -86,8 +86,8 @@ def _person_cookie(server) -> str:
     """An access cookie of a fresh confirmed user (an hour long: the scanner cannot refresh)."""
     from config.settings import load_settings
     from tests import factories
+    from webapp.auth.cookies import ACCESS_COOKIE
     from webapp.auth.sessions import start_session
-    from webapp.auth.web import ACCESS_COOKIE
     from webapp.db import utcnow
     from webapp.pii import PiiCipher, use_cipher
 

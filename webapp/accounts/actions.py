@@ -7,7 +7,7 @@ from flask_login import current_user
 from webapp.accounts.models import User
 from webapp.accounts.service import set_blocked
 from webapp.audit import audit_action
-from webapp.auth.web import client_ip
+from webapp.auth.cookies import client_ip
 from webapp.extensions import db, get_bus
 
 

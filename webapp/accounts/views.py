@@ -21,9 +21,9 @@ from webapp.accounts.access import may_manage_device
 from webapp.accounts.forms import DeleteAccountForm
 from webapp.accounts.service import delete_account, email_of, export_data
 from webapp.auth import sessions, totp
+from webapp.auth.cookies import client_ip, set_auth_cookies, too_many_codes
 from webapp.auth.models import DeviceSession
 from webapp.auth.registration import PRIVACY_POLICY_VERSION
-from webapp.auth.web import client_ip, set_auth_cookies, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.i18n import LOCALES, THEMES

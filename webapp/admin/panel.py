@@ -12,8 +12,8 @@ from flask_login import current_user
 from webapp.admin.access import admin_only
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
 from webapp.analysis import economy, overview, traffic, validation
+from webapp.analysis.alerting import TRAFFIC_STATE_KEY
 from webapp.analysis.service import models_of, recent_anomalies
-from webapp.analysis.watch import TRAFFIC_STATE_KEY
 from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus

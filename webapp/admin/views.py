@@ -14,8 +14,8 @@ from webapp.admin.activity import BAR_W, CHART_H, SIGN_IN_EVENTS, user_activity
 from webapp.admin.service import PAGE_SIZE, STATES, UserQuery, search_users
 from webapp.audit import audit_action
 from webapp.auth import throttle
+from webapp.auth.cookies import client_ip
 from webapp.auth.service import unlock
-from webapp.auth.web import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_pii
 from webapp.forms import PAGE_LIMIT, query_int

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from flask import Flask
 
+from webapp.analysis import alerting as analysis_alerting
 from webapp.analysis import economy
-from webapp.analysis import watch as analysis_watch
 from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.reports import REPORTED_SEVERITIES
 from webapp.analysis.service import models_of
@@ -38,13 +38,13 @@ class AnalysisRound:
             return changed
         self._last_analysis = now
         models = models_of(self.app)
-        changed += analysis_watch.evaluate_anomalies(session, bus, notifier, models, moment)[0]
-        changed += analysis_watch.evaluate_traffic(
+        changed += analysis_alerting.evaluate_anomalies(session, bus, notifier, models, moment)[0]
+        changed += analysis_alerting.evaluate_traffic(
             session, bus, notifier, self.traffic, models, moment
         )
         if now - self._last_prediction >= PREDICTION_EVERY_S:
             self._last_prediction = now
-            changed += analysis_watch.predict_crossings(session, bus, notifier, models, moment)
+            changed += analysis_alerting.predict_crossings(session, bus, notifier, models, moment)
         return changed
 
 

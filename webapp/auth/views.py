@@ -9,6 +9,13 @@ from webapp.accounts.models import Role, User
 from webapp.accounts.service import email_of, find_by_email
 from webapp.auth import registration as reg
 from webapp.auth import sessions
+from webapp.auth.cookies import (
+    client_device,
+    client_ip,
+    known_accounts,
+    remember_device,
+    set_auth_cookies,
+)
 from webapp.auth.errors import (
     AccountLocked,
     AuthError,
@@ -21,17 +28,10 @@ from webapp.auth.forms import EmailForm, LoginForm, NewPasswordForm, RegisterFor
 from webapp.auth.links import RESEND_PAUSE, find_link
 from webapp.auth.models import LinkPurpose
 from webapp.auth.service import authenticate
-from webapp.auth.web import (
-    client_device,
-    client_ip,
-    known_accounts,
-    remember_device,
-    set_auth_cookies,
-)
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings, limiter
 from webapp.forms import attach_errors
-from webapp.maintenance.web import logins_blocked, registration_closed
+from webapp.maintenance.banner import logins_blocked, registration_closed
 from webapp.monitoring import logs
 from webapp.notify.outbox import queue_email
 from webapp.rendering import render, safe_next

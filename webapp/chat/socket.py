@@ -25,9 +25,9 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from simple_websocket import ConnectionClosed
 
+from webapp.auth.cookies import ACCESS_COOKIE
 from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
 from webapp.auth.tokens import TokenInvalid
-from webapp.auth.web import ACCESS_COOKIE
 from webapp.bus import SubscriptionClosed
 from webapp.characters.models import Character
 from webapp.chat import drafts, events, rendering, replies, sending, service

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from flask_babel import gettext as _
 from simple_websocket import ConnectionClosed
 
-from webapp.auth.web import client_ip
+from webapp.auth.cookies import client_ip
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, limiter, sock
 from webapp.inference.access import admin_only, count_wrong_node_key, may_try_node_key

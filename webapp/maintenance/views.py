@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from webapp.audit import audit_action
 from webapp.auth import totp
-from webapp.auth.web import client_ip, too_many_codes
+from webapp.auth.cookies import client_ip, too_many_codes
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii
 from webapp.maintenance import backups, emails, notice, recovery, service

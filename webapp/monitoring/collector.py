@@ -15,7 +15,7 @@ from flask import Flask
 
 from webapp.bus import Bus, BusUnavailable
 from webapp.extensions import db
-from webapp.monitoring import presence, samples, watch
+from webapp.monitoring import evaluation, presence, samples
 from webapp.monitoring.catalogue import INTERVAL_S, VDS
 from webapp.monitoring.delivery import notifier_for
 from webapp.monitoring.tasks import deliver_alerts
@@ -63,7 +63,7 @@ class Collector:
                     samples.roll_up(session, self.bus, moment)
                     self._last_rollup = now
                 notifier = notifier_for(self.app, session)
-                changed = watch.evaluate(session, self.bus, notifier, moment)
+                changed = evaluation.evaluate(session, self.bus, notifier, moment)
                 for round_ in self.rounds:
                     changed += round_(session, self.bus, notifier, now, moment)
                 session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from webapp.db import utcnow
-from webapp.monitoring import watch
+from webapp.monitoring import evaluation
 from webapp.monitoring.alerts import Notifier, attempt, due_deliveries
 from webapp.notify import channels
 from webapp.notify.config import load_channels
@@ -20,7 +20,9 @@ def notifier_for(app: Flask, session: Session) -> Notifier:
     """The notifier alerts are raised through: the channel settings read when first needed."""
     settings = app.extensions["mehhost.settings"]
     pii = app.extensions["mehhost.pii"]
-    return Notifier(lambda: load_channels(session, settings, pii), watch.compose(settings.base_url))
+    return Notifier(
+        lambda: load_channels(session, settings, pii), evaluation.compose(settings.base_url)
+    )
 
 
 def deliver_due(session: Session, settings: Settings, cipher: PiiCipher) -> dict[str, int]:
