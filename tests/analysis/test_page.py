@@ -1,9 +1,9 @@
 """The admin's analysis page: model state, forecasts with their peak and interval, anomalies."""
 
 from tests.factories import metric_history
-from webapp.analysis import economy
 from webapp.analysis.model import Models
 from webapp.db import utcnow
+from webapp.inference import economy
 from webapp.inference.status import write_status
 
 

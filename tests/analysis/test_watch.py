@@ -1,12 +1,15 @@
 """Analysis results reach people: anomaly and forecast alerts, and economy mode."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
 
 from tests.alerting import deliveries, fresh
-from webapp.analysis import alerting, economy
+from webapp.analysis import alerting
+from webapp.inference import economy, jobs
+from webapp.inference.models import InferenceJob
 from webapp.inference.status import write_status
 from webapp.monitoring import samples, tasks
 from webapp.monitoring.catalogue import PC
@@ -116,3 +119,28 @@ def test_economy_mode_shortens_new_replies_while_overloaded_and_restores_after_c
     assert economy.update(bus, now + 30 + economy.CALM_BEFORE_EXIT_S) is None
     assert economy.cap(bus, 1000) == 1000
     bus.delete("ai_service_status")
+
+
+def test_every_job_submitted_in_economy_mode_is_shortened(app, db_session, make_user):
+    """The cap is applied where jobs enter the queue: chat replies, previews and summaries
+    alike, whoever submits them."""
+    bus = app.extensions["mehhost.bus"]
+    user = make_user()
+    write_status(bus, {"state": "overloaded"})
+    economy.update(bus, 1_800_000_000.0)
+    try:
+        ids = [
+            jobs.submit(db_session, bus, user_id=user.id, kind=kind, messages=[], max_tokens=900)
+            for kind in ("chat_reply", "preview", "summary")
+        ]
+        db_session.commit()
+    finally:
+        bus.delete(economy.ECONOMY_KEY)
+        bus.delete("ai_service_status")
+    stored = [json.loads(db_session.get(InferenceJob, job_id).payload) for job_id in ids]
+    assert [payload["max_tokens"] for payload in stored] == [economy.ECONOMY_MAX_TOKENS] * 3
+    normal = jobs.submit(
+        db_session, bus, user_id=user.id, kind="preview", messages=[], max_tokens=900
+    )
+    db_session.commit()
+    assert json.loads(db_session.get(InferenceJob, normal).payload)["max_tokens"] == 900

@@ -7,9 +7,9 @@ from pc_node import protocol
 from tests import factories
 from tests.conftest import csrf_token
 from tests.queued import as_job, clear_queue, take_job
-from webapp.analysis.economy import ECONOMY_KEY
 from webapp.chat import summaries
 from webapp.chat.models import Dialog
+from webapp.inference.economy import ECONOMY_KEY
 from webapp.inference.queue import Priority
 from webapp.inference.status import AI_STATUS_KEY, write_status
 

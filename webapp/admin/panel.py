@@ -11,12 +11,13 @@ from flask_login import current_user
 
 from webapp.admin.access import admin_only
 from webapp.admin.dashboard import activity, alert_board, failed_deliveries
-from webapp.analysis import economy, overview, traffic, validation
+from webapp.analysis import overview, traffic, validation
 from webapp.analysis.alerting import TRAFFIC_STATE_KEY
 from webapp.analysis.service import models_of, recent_anomalies
 from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
+from webapp.inference import economy
 from webapp.inference.status import read_status
 from webapp.monitoring import alerts, thresholds
 from webapp.monitoring.catalogue import INTERVAL_S, METRICS, SOURCES

@@ -10,12 +10,12 @@ from datetime import datetime
 from flask import Flask
 
 from webapp.analysis import alerting as analysis_alerting
-from webapp.analysis import economy
 from webapp.analysis.livetraffic import TrafficWatch
 from webapp.analysis.reports import REPORTED_SEVERITIES
 from webapp.analysis.service import models_of
 from webapp.analysis.tasks import incident_report
 from webapp.bus import Bus
+from webapp.inference import economy
 from webapp.monitoring.models import AlertState
 
 ANALYSIS_EVERY_S = 60

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from webapp.analysis import economy
 from webapp.bus import Bus
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
@@ -84,7 +83,6 @@ def request_reply(
             "filters": list(character.filters or []),
         },
     }
-    submission["max_tokens"] = economy.cap(bus, submission["max_tokens"])
     # No `now` here: a job's place in line is the moment its transaction writes (`now` was
     # taken before that transaction got its turn, and concurrent sends would swap places).
     jobs.submit(

@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from pc_node import protocol
-from webapp.analysis import economy
 from webapp.bus import Bus, BusUnavailable
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
 from webapp.chat.context import Turn, Written
 from webapp.chat.models import Dialog
 from webapp.db import on_commit
-from webapp.inference import jobs
+from webapp.inference import economy, jobs
 from webapp.inference.queue import Priority, QueuedJob
 from webapp.inference.status import read_status
 

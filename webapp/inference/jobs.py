@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from webapp.bus import Bus, BusUnavailable
 from webapp.db import on_commit, utcnow
-from webapp.inference import queue
+from webapp.inference import economy, queue
 from webapp.inference.queue import Priority
 
 CONTROL_CHANNEL = "inference:control"
@@ -48,6 +48,7 @@ def submit(
 
     `kind` picks the completion handler that stores the result (e.g. "chat_reply"); `meta` is
     handed to it untouched. `max_chars`: the reply is cut there, live, as it will be stored.
+    `max_tokens` is shortened while economy mode is on (inference.economy).
     """
     job_id = job_id or uuid.uuid4().hex
     queue.enqueue(
@@ -58,7 +59,7 @@ def submit(
         priority=priority,
         payload={
             "messages": messages,
-            "max_tokens": max(1, min(int(max_tokens), MAX_TOKENS_CAP)),
+            "max_tokens": max(1, economy.cap(bus, min(int(max_tokens), MAX_TOKENS_CAP))),
             "temperature": float(temperature),
             "max_chars": max_chars,
             "meta": meta or {},

@@ -1,8 +1,9 @@
 """Economy mode: while the AI is overloaded, new replies get a shorter maximum length, so the
 queue drains faster; the normal length returns once the load has been normal for a while.
 
-The collector updates the mode every round from the AI status; chat and previews ask cap()
-for each new job. The record carries a TTL, so a stopped collector cannot leave it on.
+An inference policy: the analysis round updates the mode from the AI status each minute, and
+`jobs.submit` caps every new job's length with `cap()` (chat replies, previews, summaries). The
+record carries a TTL, so a stopped collector cannot leave it on.
 """
 
 from __future__ import annotations
