@@ -130,9 +130,13 @@ class _LocalSubscription:
 
 
 class InProcessBus:
-    """All in this process's memory: right for `make run` and tests, not for several workers."""
+    """All in this process's memory: right for `make run` and tests, not for several workers.
 
-    def __init__(self) -> None:
+    `clock` (monotonic seconds) decides when values and claims expire; tests hand in their own.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self._subscribers: dict[str, list[_LocalSubscription]] = defaultdict(list)
         self._queues: dict[str, deque[Message]] = defaultdict(deque)
@@ -199,7 +203,7 @@ class InProcessBus:
             return len(self._queues.get(queue_name, ()))
 
     def set(self, key: str, value: Message, ttl: float | None = None) -> None:
-        expires = time.monotonic() + ttl if ttl else None
+        expires = self.clock() + ttl if ttl else None
         with self._lock:
             self._values[key] = (_roundtrip(value), expires)
 
@@ -209,7 +213,7 @@ class InProcessBus:
             if entry is None:
                 return None
             value, expires = entry
-            if expires is not None and expires <= time.monotonic():
+            if expires is not None and expires <= self.clock():
                 del self._values[key]
                 return None
             return value
@@ -235,7 +239,7 @@ class InProcessBus:
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         with self._lock:
             entry = self._values.get(key)
-            now = time.monotonic()
+            now = self.clock()
             if entry and entry[1] is not None and entry[1] > now and entry[0].get("owner") != owner:
                 return False
             self._values[key] = ({"owner": owner}, now + ttl)

@@ -10,10 +10,20 @@ from tests.conftest import TEST_REDIS_URL
 from webapp.bus import InProcessBus, RedisBus, make_bus
 
 
+class Clock:
+    """Monotonic seconds that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture(params=["memory", "redis"])
 def bus(request):
     if request.param == "memory":
-        yield InProcessBus()
+        yield InProcessBus(clock=Clock())
         return
     if not TEST_REDIS_URL:
         pytest.skip("REDIS_URL is not set")
@@ -22,6 +32,23 @@ def bus(request):
     keys = list(redis_bus.client.scan_iter(redis_bus.prefix + "*"))
     if keys:
         redis_bus.client.delete(*keys)
+
+
+def later(bus, seconds: float) -> None:
+    """Let `seconds` pass for the bus's expiring values and claims, without waiting: the
+    in-process bus's clock moves; in Redis every key's remaining time shrinks (and one whose
+    time is up goes, as Redis itself would drop it)."""
+    if isinstance(bus, InProcessBus):
+        bus.clock.now += seconds
+        return
+    for key in bus.client.scan_iter(bus.prefix + "*"):
+        remaining = bus.client.pttl(key)
+        if remaining > 0:
+            left = remaining - int(seconds * 1000)
+            if left > 0:
+                bus.client.pexpire(key, left)
+            else:
+                bus.client.delete(key)
 
 
 def test_published_messages_reach_every_subscriber_of_the_channel(bus):
@@ -70,10 +97,12 @@ def test_pop_with_timeout_returns_none_when_nothing_comes(bus):
 def test_values_expire_and_can_be_deleted(bus):
     bus.set("ai_service_status", {"state": "online", "queue": 2})
     assert bus.get("ai_service_status") == {"state": "online", "queue": 2}
-    bus.set("short", {"x": 1}, ttl=0.2)
+    bus.set("short", {"x": 1}, ttl=20)
+    later(bus, 15)
     assert bus.get("short") == {"x": 1}
-    time.sleep(0.35)
+    later(bus, 10)
     assert bus.get("short") is None
+    assert bus.get("ai_service_status") == {"state": "online", "queue": 2}  # no ttl: kept
     bus.delete("ai_service_status")
     assert bus.get("ai_service_status") is None
 
@@ -149,11 +178,13 @@ def test_a_ring_keeps_only_the_newest_items_oldest_first(bus):
 
 
 def test_a_claim_belongs_to_one_owner_until_it_expires(bus):
-    assert bus.claim("leader", "a", ttl=0.3)
-    assert bus.claim("leader", "a", ttl=0.3)  # the holder renews
-    assert not bus.claim("leader", "b", ttl=0.3)
-    time.sleep(0.4)
-    assert bus.claim("leader", "b", ttl=0.3)
+    assert bus.claim("leader", "a", ttl=30)
+    assert bus.claim("leader", "a", ttl=30)  # the holder renews
+    assert not bus.claim("leader", "b", ttl=30)
+    later(bus, 20)
+    assert not bus.claim("leader", "b", ttl=30)  # not yet
+    later(bus, 15)
+    assert bus.claim("leader", "b", ttl=30)
 
 
 def test_hundreds_of_subscribers_and_values_at_once(bus):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from webapp.inference import jobs
 from webapp.inference.dial import dial_node
 from webapp.inference.dispatcher import Dispatcher, DispatcherConfig
 from webapp.inference.events import job_channel
+from webapp.inference.models import InferenceJob
 
 KEY = "mhn_test-key-for-the-tunnel"
 
@@ -139,15 +141,23 @@ def test_tunnel_mode_handshake_and_a_streamed_job(dispatcher, tunnel):
     assert seen[-1]["tokens"] == 3
 
 
-def test_a_wrong_key_gets_no_link(dispatcher, tunnel):
+def refusals(caplog) -> list[str]:
+    """What the dialing side logged of links refused or lost (pc_node.link.keep_dialing)."""
+    return [r.getMessage() for r in caplog.records if "lost or refused" in r.getMessage()]
+
+
+def test_a_wrong_key_gets_no_link(dispatcher, tunnel, caplog):
+    caplog.set_level(logging.WARNING, logger="pc_node.link")
     tunnel(key="mhn_wrong")
-    time.sleep(1.0)
+    wait_until(lambda: refusals(caplog))  # the node answered the dial, and said no
+    assert "401" in refusals(caplog)[0]
     assert dispatcher.links == []
 
 
 def test_a_job_submitted_while_offline_runs_when_the_node_comes(dispatcher, tunnel):
-    _job_id, listener = submit(dispatcher)
-    time.sleep(0.2)
+    job_id, listener = submit(dispatcher)
+    with dispatcher.sessions() as session:
+        assert session.get(InferenceJob, job_id).state == "queued"  # kept for a node to come
     assert dispatcher.links == []
     tunnel()
     assert collect(listener)[-1]["text"] == "Привет!"
@@ -187,7 +197,8 @@ def test_a_node_restart_mid_job_retries_the_job(dispatcher, tunnel):
     assert collect(listener, seconds=20)[-1]["text"] == "аб"
 
 
-def test_pc_node_dials_again_with_backoff_after_a_refused_connection():
+def test_pc_node_dials_again_with_backoff_after_a_refused_connection(caplog):
+    caplog.set_level(logging.WARNING, logger="pc_node.link")
     """Nothing listens at first; once something does, the node links without help."""
     import websockets.sync.server as ws_server
 
@@ -199,7 +210,7 @@ def test_pc_node_dials_again_with_backoff_after_a_refused_connection():
         target=dial_forever, args=(f"ws://127.0.0.1:{port}/", KEY, runner, stop), daemon=True
     )
     thread.start()
-    time.sleep(1.2)  # at least one refused attempt
+    wait_until(lambda: refusals(caplog))  # at least one refused attempt
 
     def handler(connection):
         hellos.append(protocol.decode(connection.recv(timeout=5)))
