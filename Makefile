@@ -106,9 +106,9 @@ test: setup fonts browser ops-tools redis
 # The project's own probe: the role × rank matrix, the chat socket's flood, size and type cases,
 # the lockout and TOTP cases, hostile uploads, then Debian's wapiti against a local server (its
 # modules that reach the internet left out). Needs root (or wapiti installed) for the scanner.
-SECURITY_TESTS = tests/integration/test_access.py tests/integration/test_ranks.py \
-	tests/integration/test_lockout.py tests/integration/test_security_rules.py \
-	tests/integration/test_chat_live.py tests/integration/test_character_rules.py tests/security
+SECURITY_TESTS = tests/accounts/test_access.py tests/accounts/test_ranks.py \
+	tests/auth/test_lockout.py tests/auth/test_security_rules.py \
+	tests/chat/test_chat_live.py tests/characters/test_character_rules.py tests/security
 security: setup redis
 	@command -v wapiti >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q wapiti >/dev/null; \

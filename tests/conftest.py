@@ -108,6 +108,9 @@ def db_session(request) -> Iterator:
     engine = request.getfixturevalue("engine")
     connection = engine.connect()
     transaction = connection.begin()
+    # Another test's create_app may have pointed the process-wide engine elsewhere (backups and
+    # CLI commands use it directly).
+    db.engine = engine
     db.bind(connection, join_transaction_mode="create_savepoint")
     with app.app_context():
         limiter.reset()
@@ -264,3 +267,23 @@ def worker_app(app):
     tasks.use_app(app)
     yield app
     tasks.use_app(before)
+
+
+# What makes a test an integration test: the app and its database, or the real processes.
+_INTEGRATION_FIXTURES = {"app", "engine", "database_url", "db_session", "client", "worker_app"}
+_PROCESS_FOLDERS = {"faults", "e2e", "ops", "security", "device"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Tests live by domain (tests/<domain>/); each is marked `unit` or `integration` so either
+    kind runs alone (`pytest -m unit`: no database, no server)."""
+    for item in items:
+        folder = Path(item.fspath).parent.name
+        module = getattr(item, "module", None)
+        live = module is not None and any(
+            name in vars(module) for name in ("live_server", "LiveServer", "tiny_node")
+        )
+        # db_session is autouse: it means "database" only where the app is asked for too.
+        used = set(getattr(item, "fixturenames", ())) - {"db_session"}
+        integration = folder in _PROCESS_FOLDERS or live or bool(used & _INTEGRATION_FIXTURES)
+        item.add_marker("integration" if integration else "unit")

@@ -2,7 +2,7 @@
 
 One interface, two implementations: InProcessBus for the embedded default (one process) and RedisBus
 when REDIS_URL is set (several web workers, the Huey worker and hosts share it). Messages are
-JSON-serialisable dicts. tests/integration/test_bus_contract.py runs one suite against both.
+JSON-serialisable dicts. tests/app/test_bus_contract.py runs one suite against both.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 from sqlalchemy import func, select
 
 from pc_node import protocol
-from tests.integration.test_character_editor import form_data
+from tests.characters.test_character_editor import form_data
 from tests.queued import as_job, clear_queue, take_job
 from webapp.chat.models import Dialog
 from webapp.inference.queue import Priority

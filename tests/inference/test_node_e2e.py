@@ -15,7 +15,7 @@ from pc_node.link import dial_forever
 from pc_node.node import NodeRunner
 from tests.conftest import TEST_REDIS_URL
 from tests.fakes import ScriptedEngine
-from tests.integration.test_node_link import collect
+from tests.inference.test_node_link import collect
 from tests.live import ai_state, live_server, tiny_node, wait_until
 from webapp.bus import RedisBus
 from webapp.inference import jobs

@@ -7,8 +7,8 @@ the route admits × every target role. A route added later is covered without ed
 import pytest
 from sqlalchemy import select
 
+from tests.accounts.test_access import protected_rules
 from tests.conftest import csrf_token
-from tests.integration.test_access import protected_rules
 from webapp.accounts.models import Role, User
 from webapp.characters.models import Character, CharacterState
 from webapp.monitoring.models import LogEntry
@@ -190,7 +190,7 @@ def test_a_report_an_admin_decided_is_not_reopened_by_a_moderator(
 ):
     from tests.conftest import sign_in
     from tests.factories import character as make_character
-    from tests.integration.test_moderation import ai_message
+    from tests.moderation.test_moderation import ai_message
     from webapp.moderation.models import MessageReport, ReportState
 
     person = make_user()

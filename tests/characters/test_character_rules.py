@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from tests.integration.test_cards import V2
+from tests.characters.test_cards import V2
 from webapp.characters import editor
 from webapp.characters.avatars import AvatarInvalid, process
 from webapp.characters.models import Character
