@@ -71,8 +71,7 @@ class Task:
             wrapper = huey.periodic_task(self.periodic, **self.options)(self.func)
         else:
             wrapper = huey.task(**self.options)(self.func)
-        legacy = _legacy_alias(self.func)
-        huey.task(**self.options)(legacy)
+        huey.task(**self.options)(_legacy_alias(self.func))
         return wrapper
 
     def bound(self) -> Any:
@@ -87,6 +86,8 @@ class Task:
         return self.func(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probe these: not the wrapper's
+            raise AttributeError(name)
         return getattr(self.bound(), name)
 
 
