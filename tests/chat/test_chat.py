@@ -90,10 +90,40 @@ def test_long_message_is_cut_to_1000_and_the_person_is_told(
 ):
     login_as("user")
     dialog_id = start(client, character)
-    send(client, dialog_id, "ж" * 1001)
-    assert "отправлены первые 1000" in client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    pasted = "н" * 900 + "середина" * 10 + "к" * 99 + "?"
+    send(client, dialog_id, pasted)
+    notice = "отправлены первые 900 и последние 100"
+    assert notice in client.get(f"/chat/{dialog_id}").get_data(as_text=True)
     stored = db_session.scalar(select(Message).where(Message.role == "user"))
-    assert stored.text == "ж" * 1000
+    assert stored.text == "н" * 900 + "к" * 99 + "?"  # the question at the end survives
+
+
+def test_the_composer_takes_a_long_paste_and_says_what_will_be_cut(
+    client, login_as, character, bus
+):
+    login_as("user")
+    page = client.get(f"/chat/{start(client, character)}").get_data(as_text=True)
+    assert 'maxlength="3000"' in page and "уберём из середины" in page
+
+
+def test_after_a_reload_only_the_starred_message_shows_a_filled_star(
+    client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = start(client, character)
+    send(client, dialog_id, "привет")
+    greeting, mine = db_session.scalars(
+        select(Message).where(Message.dialog_id == dialog_id).order_by(Message.id)
+    ).all()[:2]
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    client.post(f"/chat/messages/{greeting.id}/favorite", data={"on": "1", "csrf_token": token})
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+
+    def star_of(message_id: int) -> str:
+        article = page.split(f'id="m-{message_id}"', 1)[1].split("</article>", 1)[0]
+        return "★" if "★" in article else "☆"
+
+    assert (star_of(greeting.id), star_of(mine.id)) == ("★", "☆")
 
 
 def test_empty_message_is_ignored_with_a_hint(client, login_as, character, bus, db_session):

@@ -86,7 +86,8 @@ def test_what_counts_as_marked(text, marked):
 
 def test_user_message_edges():
     assert clean_user_text("я" * 1000) == ("я" * 1000, False)
-    assert clean_user_text("я" * 1001) == ("я" * 1000, True)
+    long = "а" * 900 + "середина" + "б" * 99 + "?"
+    assert clean_user_text(long) == ("а" * 900 + "б" * 99 + "?", True)  # first 900 + last 100
     assert clean_user_text("  привет \r\n") == ("привет", False)
     for empty in ("", "   ", "\n\t"):
         with pytest.raises(MessageEmpty):

@@ -37,8 +37,17 @@ def test_chat_journey(browser, server, tmp_path):
 
     reply.locator(".star button").click()
     expect(reply.locator(".star button")).to_have_text("★")
+    phone.reload()  # the star is the starred message's own, not every message's
+    expect(phone.locator(".star button", has_text="★")).to_have_count(1)
+    expect(phone.locator(".msg").last.locator(".star button")).to_have_text("★")
     phone.goto(server.url + "/favorites")
     expect(phone.locator("#favorites")).to_contain_text(text[:30])
+
+    # A long paste goes through the composer, which says what sending will keep.
+    phone.goto(dialog_url)
+    phone.fill("#message", "н" * 1000 + " и вопрос в конце?")
+    expect(phone.locator(".counter")).to_contain_text("Лишние 18 уберём из середины")
+    phone.screenshot(path=str(tmp_path / "long_paste.png"))
 
     # Offline: the visited dialog is still readable, marked as a read-only copy.
     phone.goto(dialog_url)

@@ -14,7 +14,9 @@ from webapp.chat import drafts, replies, service
 from webapp.chat.errors import AiPaused
 from webapp.chat.models import Dialog, Message
 
-CUT_NOTICE = _l("Сообщение длиннее 1000 символов: отправлены первые 1000.")
+CUT_NOTICE = _l(
+    "Сообщение длиннее 1000 символов: отправлены первые 900 и последние 100, середина убрана."
+)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
 from webapp.inference.relay import CUT_MARK  # the stream is cut where the stored reply is
 
 USER_MESSAGE_MAX = 1000
+USER_MESSAGE_TAIL = 100  # a longer message keeps its end: the question usually comes last
 REPLY_MAX = 2000
 HISTORY_PAGE = 50
 TITLE_MAX = 120
@@ -89,12 +90,14 @@ def messages_after(session: Session, dialog_id: int, after_id: int) -> list[Mess
 
 
 def clean_user_text(text: str) -> tuple[str, bool]:
-    """The message as stored: trimmed, at most 1000 characters; and whether it was cut."""
+    """The message as stored: trimmed, at most 1000 characters; and whether it was cut. A longer
+    one keeps its first 900 and its last 100 characters (the specification's rule)."""
     text = text.replace("\r\n", "\n").strip()
     if not text:
         raise MessageEmpty()
     if len(text) > USER_MESSAGE_MAX:
-        return text[:USER_MESSAGE_MAX], True
+        head = USER_MESSAGE_MAX - USER_MESSAGE_TAIL
+        return text[:head] + text[-USER_MESSAGE_TAIL:], True
     return text, False
 
 

@@ -88,8 +88,13 @@ def dialog(dialog_id: int):
     found = _dialog(dialog_id)
     before = query_int("before")
     messages, has_more = service.history(db.session, found.id, before_id=before)
-    starred = fav.starred_ids(db.session, current_user.id, [m.id for m in messages])
-    context = {"dialog": found, "messages": messages, "has_more": has_more, "starred": starred}
+    starred_ids = fav.starred_ids(db.session, current_user.id, [m.id for m in messages])
+    context = {
+        "dialog": found,
+        "messages": messages,
+        "has_more": has_more,
+        "starred_ids": starred_ids,
+    }
     if before is not None and is_htmx():
         return render("chat/dialog.html", "chat/_earlier.html", **context)
     waiting = any(m.status in OPEN_REPLY for m in messages)
@@ -101,6 +106,7 @@ def dialog(dialog_id: int):
         waiting=waiting,
         client_id=uuid.uuid4().hex,
         draft=drafts.load(get_bus(), current_user.id, found.id),
+        typed_max=drafts.MAX_CHARS,
         **context,
     )
 

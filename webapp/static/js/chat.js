@@ -24,7 +24,9 @@
   function scrollDown() { window.scrollTo(0, document.body.scrollHeight); }
 
   text.addEventListener("input", function () {
-    counter.textContent = counter.dataset.left.replace("{n}", 1000 - text.value.length);
+    var left = 1000 - text.value.length;  // the server keeps the first 900 and the last 100
+    counter.textContent = left >= 0 ? counter.dataset.left.replace("{n}", left)
+                                    : counter.dataset.over.replace("{n}", -left);
   });
   text.addEventListener("keydown", function (event) {  // Enter sends, Shift+Enter breaks the line
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
