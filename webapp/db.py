@@ -181,10 +181,14 @@ class Database:
         if not self.session().in_transaction():
             self.session.connection(execution_options={"read_only": True})
 
+    def committing(self) -> bool:
+        """True while the request-scoped session runs its after-commit actions."""
+        return self.session.registry.has() and running_after_commit(self.session())
+
     def end_session(self) -> None:
         """End the request-scoped session, unless it is running its after-commit actions: an
         app context popped inside them (a task run inline, in tests) leaves it to its owner."""
-        if not (self.session.registry.has() and running_after_commit(self.session())):
+        if not self.committing():
             self.session.remove()
 
     def new_session(self) -> Session:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from webapp.bus import Bus
-from webapp.db import on_commit, running_after_commit
+from webapp.db import on_commit
 from webapp.extensions import db, get_bus
 from webapp.siteconfig import refresh
 
@@ -152,7 +152,7 @@ def service_scope() -> Iterator[tuple[Session, Bus]]:
     with _app.app_context():
         # A task run inline (Huey's immediate mode, in tests) from another session's
         # after-commit actions gets a session of its own: that one can emit no SQL now.
-        nested = db.session.registry.has() and running_after_commit(db.session())
+        nested = db.committing()
         session = db.new_session() if nested else db.session
         try:
             yield session, get_bus()
