@@ -41,8 +41,11 @@ def query_int(
 
 
 def attach_errors(form: FlaskForm, errors: dict) -> None:
-    """Show a service's {field: message} errors next to the form's fields."""
+    """Show a service's {field: message} errors next to the form's fields (one the form has no
+    field for, above the form: never dropped)."""
     for name, message in errors.items():
         field = getattr(form, name, None)
-        if field is not None:
+        if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)

@@ -1,4 +1,5 @@
-"""Character cards: import (JSON/PNG, V1/V2/V3) through the editor's rules, lossless export."""
+"""Character cards: import (JSON/PNG, V1/V2/V3) through the editor's rules, lossless export.
+The real community cards and hostile files: test_card_files.py."""
 
 import base64
 import io
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from tests.conftest import csrf_token
 from webapp.characters import cards
 from webapp.characters.models import Character
-from webapp.chat.replies import character_card_prompt
+from webapp.chat.models import Message
+from webapp.characters.story import Definition
+from webapp.chat.context import Turn, build_prompt
 
 V2 = {
     "spec": "chara_card_v2",
@@ -64,24 +67,27 @@ def test_v2_json_round_trip_is_equivalent(client, login_as, db_session):
     assert upload(client, json.dumps(V2).encode(), "fox.json").status_code == 302
     character = imported(db_session)
     assert character.state == "draft" and character.greeting == "Ах, какой гость!"
-    assert character.examples == [
-        {"user": "Кто ты?", "reply": "Я лиса."},
-        {"user": "Куда идёшь?", "reply": "В поле чудес."},
-    ]
-    assert character.system_prompt.startswith(cards.DEFAULT_PROMPT)
+    assert character.examples == []  # the card's examples stay in its own format
+    # The card's own text, macros and all: the site's default is not written into it.
+    assert character.system_prompt == "{{original}} Говори сладко."
+    assert character.definition == "Хитрая лиса из сказки."
+    assert character.description == "Только для взрослых читателей сказок."  # the blurb
+    assert character.mes_example == V2["data"]["mes_example"]
     exported = client.get(f"/manage/characters/{character.id}/card.json").json
-    assert exported == V2 | {"data": V2["data"]}
+    assert exported == V2
 
 
 def test_changes_made_here_reach_the_exported_card(client, login_as, db_session):
     login_as("manager")
     upload(client, json.dumps(V2).encode(), "fox.json")
     character = imported(db_session)
-    character.description = "Лиса, но честная."
+    character.definition = "Лиса, но честная."
+    character.description = "Блёрб каталога"
     db_session.commit()
     data = client.get(f"/manage/characters/{character.id}/card.json?spec=v3").json
     assert data["spec"] == "chara_card_v3"
     assert data["data"]["description"] == "Лиса, но честная."
+    assert data["data"]["creator_notes"] == V2["data"]["creator_notes"]  # the blurb is ours
     assert data["data"]["character_book"] == V2["data"]["character_book"]
     assert data["data"]["some_future_field"] == [1, 2, 3]
 
@@ -124,12 +130,12 @@ def test_every_violation_of_an_import_is_reported_at_once(client, login_as, db_s
         "spec": "chara_card_v2",
         "data": {
             "name": "Я",
-            "description": "д" * 600,
-            "mes_example": "<START>\n{{user}}: a\n{{char}}: b\n" * 6,
+            "description": "д" * 60_000,
+            "tags": [f"тег{n}" for n in range(60)],
         },
     }
     page = upload(client, json.dumps(bad).encode(), "bad.json").get_data(as_text=True)
-    for message in ("Имя: от 2 до 50", "Описание: не длиннее 500", "Примеры диалогов: не больше"):
+    for message in ("Имя: от 2 до 50", "всего не больше 50 000 символов", "Теги: не больше 50"):
         assert message in page, message
     assert upload(client, b"not a card", "x.json").status_code == 422
     no_card = upload(client, png_with({}), "plain.png").get_data(as_text=True)
@@ -139,9 +145,48 @@ def test_every_violation_of_an_import_is_reported_at_once(client, login_as, db_s
 def test_card_fields_reach_the_model_but_creator_notes_do_not(client, login_as, db_session):
     login_as("manager")
     upload(client, json.dumps(V2).encode(), "fox.json")
-    prompt = character_card_prompt(imported(db_session))
-    assert "Характер: Хитрая, льстивая." in prompt.before and "Сценарий: Лесная" in prompt.before
-    assert prompt.after == "Не выходи из роли."
-    assert "взрослых" not in prompt.before + prompt.after
+    messages, _ = build_prompt(
+        Definition.of(imported(db_session)), [Turn(1, "user", "Привет")], user_name="Вася"
+    )
+    system = messages[0]["content"]
+    assert system.startswith(cards_default()) and "Говори сладко." in system
+    assert "Хитрая лиса из сказки." in system
+    assert "Характер Лиса Алиса: Хитрая, льстивая." in system and "Сценарий: Лесная" in system
+    assert messages[-1] == {"role": "system", "content": "Не выходи из роли."}
+    assert {"role": "assistant", "content": "В поле чудес."} in messages
+    assert "взрослых" not in json.dumps(messages, ensure_ascii=False)
     page = client.get(f"/manage/characters/{imported(db_session).id}").get_data(as_text=True)
     assert "Только для взрослых читателей сказок." in page  # shown to people
+
+
+def cards_default() -> str:
+    from webapp.characters.story import DEFAULT_PROMPT
+
+    return DEFAULT_PROMPT.replace("{{char}}", "Лиса Алиса")
+
+
+def test_two_cards_without_a_system_prompt_are_not_duplicates(client, login_as, db_session):
+    """Uniqueness is over the whole definition, never over the default the site fills in."""
+    login_as("manager")
+    texts = {"Первый": "Старый моряк с трубкой.", "Второй": "Юная ведьма из Праги, учит зельям."}
+    for name, text in texts.items():
+        card = {"name": name, "description": text, "first_mes": "Hi"}
+        assert upload(client, json.dumps(card).encode(), f"{name}.json").status_code == 302
+    again = {"name": "Третий", "description": "Старый  моряк с трубкой.", "first_mes": ""}
+    page = upload(client, json.dumps(again).encode(), "again.json")
+    assert page.status_code == 422
+    assert "такое же уже у «Первый»" in page.get_data(as_text=True)
+
+
+def test_greeting_macros_are_filled_for_the_person(client, login_as, db_session):
+    from webapp.accounts.models import User
+    from webapp.chat import service as chat
+    from webapp.db import utcnow
+
+    login_as("manager")
+    card = {"name": "Кот", "description": "Кот учёный.", "first_mes": "Мур, {{user}}! Я {{char}}."}
+    upload(client, json.dumps(card).encode(), "cat.json")
+    person = db_session.scalar(select(User).limit(1))
+    dialog = chat.start_dialog(db_session, person.id, imported(db_session, "Кот"), utcnow(), "Оля")
+    first = db_session.scalar(select(Message).where(Message.dialog_id == dialog.id))
+    assert first.text == "Мур, Оля! Я Кот."

@@ -16,7 +16,10 @@ def form_data(client, path, **values):
         "description": "Моряк",
         "system_prompt": PROMPT,
         "greeting": "Эй!",
-        "alternate_greetings": "Здорово!\nНу, садись.",
+        # one box per greeting (a greeting may have lines of its own), an empty one left over
+        "alternate_greetings-0": "Здорово!",
+        "alternate_greetings-1": "Ну,\nсадись.",
+        "alternate_greetings-2": "",
         "temperature": "0.9",
         "max_length": "800",
         "examples-0-user": "Кто ты?",
@@ -37,9 +40,9 @@ def test_a_manager_creates_and_edits_with_a_version_per_save(client, login_as, d
     )
     assert response.status_code == 302
     character = db_session.scalar(select(Character).where(Character.name == "Степан"))
-    assert character.version == 1 and character.tags == ["море", "байки"]
+    assert character.version == 1 and character.tags == ["Море", "байки"]  # as written, once
     assert character.examples == [{"user": "Кто ты?", "reply": "Моряк я."}]
-    assert character.alternate_greetings == ["Здорово!", "Ну, садись."]
+    assert character.alternate_greetings == ["Здорово!", "Ну,\nсадись."]
     path = f"/manage/characters/{character.id}"
     client.post(path, data=form_data(client, path, description="Старый моряк"))
     db_session.expire_all()
@@ -97,7 +100,7 @@ def test_names_and_prompts_must_be_new(client, login_as, db_session):
             " байки о дальних плаваниях, шутишь. ",
         ),
     )
-    assert "такой же уже у «Степан»" in dup.get_data(as_text=True)
+    assert "такое же уже у «Степан»" in dup.get_data(as_text=True)
     taken = client.post(
         path, data=form_data(client, path, name=" СТЕПАН ", system_prompt="Ты пекарь.")
     )

@@ -80,10 +80,12 @@ def test_similarity_flags_a_paraphrase_and_passes_an_unrelated_prompt(app, db_se
         now=utcnow(),
     )
     paraphrase = editor.most_similar(
-        db_session, "Ты весёлый пират: любишь море и ром, рассказываешь про сокровища.", None
+        db_session,
+        draft(system_prompt="Ты весёлый пират: любишь море и ром, рассказываешь про сокровища."),
+        None,
     )
     unrelated = editor.most_similar(
-        db_session, "You are a strict accountant reviewing quarterly tax reports.", None
+        db_session, draft(system_prompt="You are a strict accountant reviewing tax reports."), None
     )
     assert paraphrase.score >= editor.NEAR_DUPLICATE > unrelated.score
 

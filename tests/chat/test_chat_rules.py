@@ -1,5 +1,6 @@
 import pytest
 
+from webapp.characters.story import Definition
 from webapp.chat.context import (
     MAX_CONTEXT_MESSAGES,
     Turn,
@@ -52,13 +53,12 @@ def test_a_written_summary_stands_for_the_turns_it_covers():
 
 
 def test_the_prompt_has_system_examples_summary_and_placeholders():
-    messages, compressed = build_prompt(
-        "Ты {{char}}, собеседник {{user}}.",
-        [("Привет, {{char}}", "Здравствуй, {{user}}")],
-        dialog(40),
-        character_name="Алиса",
-        user_name="Иван",
+    character = Definition(
+        "Алиса",
+        system_prompt="Ты {{char}}, собеседник {{user}}.",
+        examples=(("Привет, {{char}}", "Здравствуй, {{user}}"),),
     )
+    messages, compressed = build_prompt(character, dialog(40), user_name="Иван")
     assert messages[0] == {"role": "system", "content": "Ты Алиса, собеседник Иван."}
     assert messages[1:3] == [
         {"role": "user", "content": "Привет, Алиса"},
@@ -109,7 +109,7 @@ def test_history_past_the_context_budget_goes_to_the_summary():
     assert [t.id for t in result.kept] == [10, 11, 12]
     assert result.summarised_upto == 9 and "Реплика 1." in result.summary
     assert result.summary_at == 0  # the summary stands before what is kept
-    messages, _ = build_prompt("система", [], turns, character_name="А", user_name="Б",
-                               max_chars=3500)  # fmt: skip
+    character = Definition("А", system_prompt="система")
+    messages, _ = build_prompt(character, turns, user_name="Б", max_chars=3500)
     assert messages[1]["role"] == "system" and "Краткое содержание" in messages[1]["content"]
     assert messages[-1]["content"].startswith("Реплика 12.")

@@ -15,17 +15,20 @@ from PIL import Image, UnidentifiedImageError
 MAX_BYTES = 2 * 1024 * 1024
 FORMATS = {"PNG", "JPEG", "WEBP"}
 SIZES = (256, 64)
-MAX_PIXELS = 40_000_000  # a 2 MB file can still claim huge dimensions (decompression bombs)
+# A small file can still claim huge dimensions (decompression bombs): 4096 x 4096 decodes to
+# 64 MB of RGBA at most, checked before a pixel is decoded.
+MAX_PIXELS = 4096 * 4096
 
 
 class AvatarInvalid(ValueError):
     pass
 
 
-def process(data: bytes) -> dict[int, bytes]:
-    """{size: webp bytes} for a valid PNG/JPEG/WebP of at most 2 MB; AvatarInvalid otherwise."""
-    if len(data) > MAX_BYTES:
-        raise AvatarInvalid(_l("Аватар: файл больше 2 МБ"))
+def process(data: bytes, max_bytes: int = MAX_BYTES) -> dict[int, bytes]:
+    """{size: webp bytes} for a valid PNG/JPEG/WebP of at most 2 MB (a card's picture may be
+    larger); AvatarInvalid otherwise."""
+    if len(data) > max_bytes:
+        raise AvatarInvalid(_l("Аватар: файл больше %(n)s МБ", n=max_bytes >> 20))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
@@ -63,11 +66,17 @@ def store(directory: Path, character_id: int, encoded: dict[int, bytes]) -> str:
     digest = hashlib.sha256(encoded[SIZES[0]]).hexdigest()[:12]
     name = f"{character_id}-{digest}"
     for size, blob in encoded.items():
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-        os.replace(tmp, directory / f"{name}-{size}.webp")
+        write_atomic(directory / f"{name}-{size}.webp", blob)
     return name
+
+
+def write_atomic(path: Path, blob: bytes) -> None:
+    """A whole file or none: readers never see half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(blob)
+    os.replace(tmp, path)
 
 
 def directory(instance_path: Path) -> Path:

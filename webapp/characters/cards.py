@@ -1,195 +1,234 @@
-"""Community character cards (V1, V2 "chara_card_v2", V3 "chara_card_v3"), as JSON or as a PNG
-with the card in tEXt chunks ("chara": V2, "ccv3": V3, base64 JSON).
+"""Community character cards: V1 (TavernAI), V2 "chara_card_v2", V3 "chara_card_v3", hybrids
+that mirror V1 fields at the root, and the Pygmalion/oobabooga JSON (`char_name`, ...).
 
-Import maps the card onto our fields and keeps the card itself (every field, lorebook and
-extensions); export starts from that card and writes back only what was changed here, so an
-unchanged character exports as an equivalent card.
+Import maps a card onto the character's fields (characters.story says how the model reads them)
+and keeps the card root as it came. Export starts from that root and writes back only the
+fields that differ from what the card itself gives, so an unchanged character exports as the
+very card it was (unknown keys, the V1 mirror, extensions, tag case and all); in another format
+the same data is carried over. The catalogue's blurb is ours, never written into a card.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import io
+import html
 import json
 import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from webapp.characters.editor import CharacterInvalid, Draft
+from webapp.characters import editor
+from webapp.characters.cardfile import CardInvalid
+from webapp.characters.editor import Draft
 
-MAX_CARD_BYTES = 2 * 1024 * 1024
-DEFAULT_PROMPT = "Ты — {{char}}. Отвечай от лица персонажа и оставайся в образе."
-ORIGINAL = "{{original}}"
-START = "<START>"
-
-
-class CardInvalid(CharacterInvalid):
-    pass
-
-
-def read_card(blob: bytes) -> dict[str, Any]:
-    """The card JSON inside a .json or .png file (V3 preferred over V2 in a PNG)."""
-    if len(blob) > MAX_CARD_BYTES:
-        raise CardInvalid({"file": _l("Файл карточки: больше 2 МБ")})
-    if blob.startswith(b"\x89PNG"):
-        try:
-            with Image.open(io.BytesIO(blob)) as image:
-                chunks = dict(getattr(image, "text", {}) or {})
-        except (UnidentifiedImageError, OSError):
-            raise CardInvalid({"file": _l("Файл карточки: PNG не читается")}) from None
-        encoded = chunks.get("ccv3") or chunks.get("chara")
-        if not encoded:
-            raise CardInvalid({"file": _l("Файл карточки: в PNG нет карточки персонажа")})
-        try:
-            blob = base64.b64decode(encoded)
-        except ValueError:
-            raise CardInvalid({"file": _l("Файл карточки: повреждённые данные в PNG")}) from None
-    try:
-        card = json.loads(blob.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        raise CardInvalid({"file": _l("Файл карточки: это не JSON и не PNG с карточкой")}) from None
-    if not isinstance(card, dict):
-        raise CardInvalid({"file": _l("Файл карточки: ожидался объект JSON")})
-    return card
-
-
-def card_data(card: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(spec, data): V2/V3 keep fields under "data"; V1 is flat."""
-    spec = card.get("spec", "")
-    if spec in ("chara_card_v2", "chara_card_v3") and isinstance(card.get("data"), dict):
-        return spec, card["data"]
-    return "chara_card_v1", card
+V2, V3 = "chara_card_v2", "chara_card_v3"
+BLURB_MAX = 500
+# our field -> the card's key (V1/V2/V3 data)
+CARD_KEYS = {
+    "name": "name",
+    "definition": "description",
+    "personality": "personality",
+    "scenario": "scenario",
+    "system_prompt": "system_prompt",
+    "post_history": "post_history_instructions",
+    "greeting": "first_mes",
+    "mes_example": "mes_example",
+    "alternate_greetings": "alternate_greetings",
+    "tags": "tags",
+    "lorebook": "character_book",
+    "nickname": "nickname",
+}
+PYGMALION_KEYS = {
+    "name": "char_name",
+    "definition": "char_persona",
+    "greeting": "char_greeting",
+    "scenario": "world_scenario",
+    "mes_example": "example_dialogue",
+}
+MAPPED = tuple(CARD_KEYS)
+V3_ONLY = (
+    "nickname",
+    "creator_notes_multilingual",
+    "source",
+    "group_only_greetings",
+    "creation_date",
+    "modification_date",
+    "assets",
+)
 
 
-def parse_examples(text: str) -> list[dict[str, str]]:
-    """mes_example: <START> blocks of "{{user}}: ..." / "{{char}}: ..." lines -> pairs."""
-    pairs = []
-    for block in text.split(START):
-        user_line = reply = None
-        for line in block.strip().splitlines():
-            match = re.match(r"\s*\{\{(user|char)\}\}:\s*(.*)", line)
-            if not match:
-                if reply is not None:
-                    reply += "\n" + line
-                continue
-            if match.group(1) == "user":
-                if user_line is not None and reply is not None:
-                    pairs.append({"user": user_line, "reply": reply.strip()})
-                user_line, reply = match.group(2), None
-            else:
-                reply = match.group(2) if reply is None else reply + "\n" + match.group(2)
-        if user_line is not None and reply is not None:
-            pairs.append({"user": user_line, "reply": reply.strip()})
-    return pairs
+def flavour(card: dict[str, Any]) -> str:
+    """ "v3" | "v2" | "v1" | "pygmalion"; CardInvalid for what is no character card."""
+    spec = card.get("spec")
+    if spec in (V2, V3) and isinstance(card.get("data"), dict):
+        return "v3" if spec == V3 else "v2"
+    if isinstance(card.get("char_name"), str):
+        return "pygmalion"
+    if isinstance(card.get("name"), str):
+        return "v1"
+    if "entries" in card:
+        raise CardInvalid(_l("Файл карточки: это лорбук (World Info), а не карточка персонажа"))
+    raise CardInvalid(_l("Файл карточки: в нём нет персонажа (нет поля name)"))
 
 
-def format_examples(examples: list[dict[str, str]]) -> str:
-    return "\n".join(
-        f"{START}\n{{{{user}}}}: {e['user']}\n{{{{char}}}}: {e['reply']}" for e in examples
-    )
+def _data(card: dict[str, Any], kind: str) -> dict[str, Any]:
+    return card["data"] if kind in ("v2", "v3") else card
 
 
-def to_draft(card: dict[str, Any]) -> tuple[Draft, dict[str, Any]]:
-    """The editor draft for a card and what to keep of the card."""
-    spec, data = card_data(card)
+def _keys(kind: str) -> dict[str, str]:
+    return PYGMALION_KEYS if kind == "pygmalion" else CARD_KEYS
 
-    def text(name: str) -> str:
-        value = data.get(name, "")
-        return value if isinstance(value, str) else ""
 
-    prompt = text("system_prompt").replace(ORIGINAL, DEFAULT_PROMPT) or DEFAULT_PROMPT
-    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
-    greetings = data.get("alternate_greetings")
-    draft = Draft(
-        name=text("name"),
-        description=text("description"),
-        system_prompt=prompt,
-        greeting=text("first_mes"),
-        alternate_greetings=[g for g in greetings if isinstance(g, str)]
-        if isinstance(greetings, list)
-        else [],
-        examples=parse_examples(text("mes_example")),
-        tags=[t for t in tags if isinstance(t, str)],
+def to_draft(card: dict[str, Any]) -> Draft:
+    """The editor's draft of a card (the editor's rules then check it)."""
+    kind = flavour(card)
+    data = _data(card, kind)
+    values: dict[str, Any] = {}
+    for ours, theirs in _keys(kind).items():
+        value = data.get(theirs)
+        if ours in ("alternate_greetings", "tags"):
+            values[ours] = (
+                [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+            )
+        elif ours == "lorebook":
+            values[ours] = value if isinstance(value, dict) else None
+        else:
+            values[ours] = value if isinstance(value, str) else ""
+    name = " ".join(values["name"].split())
+    if len(name) > 50:  # WyvernChat titles: "Aira || Sweet Hydromancer Friend ..."
+        name = _cut(name.split("||")[0].strip(), 50)
+    notes = data.get("creator_notes")
+    return Draft(
+        **{**values, "name": name},
+        description=blurb(notes if isinstance(notes, str) else "", values["definition"], name),
         state="draft",
+        imported=True,
     )
-    kept = {"spec": spec, "card": copy.deepcopy(card), "mapped": _mapped(draft)}
-    return draft, kept
 
 
-def _mapped(draft: Draft) -> dict[str, Any]:
-    return {
-        "name": draft.name,
-        "description": draft.description,
-        "system_prompt": draft.system_prompt,
-        "greeting": draft.greeting,
-        "alternate_greetings": list(draft.alternate_greetings),
-        "examples": list(draft.examples),
-        "tags": list(draft.tags),
-    }
+def blurb(notes: str, definition: str, name: str) -> str:
+    """The catalogue's line for people: the creator's notes as plain text, or else the start of
+    the description, within 500 characters."""
+    text = _plain(notes)
+    if len(text) < 20:
+        text = _plain(definition)
+    text = text.replace("{{char}}", name).replace("{{user}}", "вы")
+    return _cut(text, BLURB_MAX)
 
 
-def export(character: Any, spec: str = "chara_card_v2") -> dict[str, Any]:
-    """The card for a character: its imported card with our changes written in, or a new one."""
-    kept = character.card or {}
-    base = copy.deepcopy(kept.get("card") or {})
-    _, data = card_data(base) if base else ("", {})
-    data = dict(data)
-    mapped = kept.get("mapped") or {}
-    current = {
-        "name": character.name,
-        "description": character.description,
-        "system_prompt": character.system_prompt,
-        "greeting": character.greeting,
-        "alternate_greetings": list(character.alternate_greetings or []),
-        "examples": list(character.examples or []),
-        "tags": list(character.tags or []),
-    }
-    fields = {
-        "name": ("name", lambda v: v),
-        "description": ("description", lambda v: v),
-        "system_prompt": ("system_prompt", lambda v: v.replace(DEFAULT_PROMPT, ORIGINAL)),
-        "greeting": ("first_mes", lambda v: v),
-        "alternate_greetings": ("alternate_greetings", lambda v: v),
-        "examples": ("mes_example", format_examples),
-        "tags": ("tags", lambda v: v),
-    }
-    for ours, (theirs, convert) in fields.items():
-        if ours not in mapped or mapped[ours] != current[ours] or theirs not in data:
-            data[theirs] = convert(current[ours])
-    for name, default in (
-        ("personality", ""),
-        ("scenario", ""),
-        ("creator_notes", ""),
-        ("post_history_instructions", ""),
-        ("creator", ""),
-        ("character_version", str(character.version)),
-        ("extensions", {}),
-    ):
-        data.setdefault(name, default)
-    if spec == "chara_card_v3":
-        data.setdefault("group_only_greetings", [])
-        return {"spec": "chara_card_v3", "spec_version": "3.0", "data": data}
-    return {"spec": "chara_card_v2", "spec_version": "2.0", "data": data}
+def _plain(text: str) -> str:
+    text = re.sub(r"(?is)<(style|script)\b.*?</\1\s*>", " ", text)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)  # markdown images
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # markdown links: their text
+    text = re.sub(r"(?s)<[^>]*>", " ", text)
+    text = re.sub(r"(?m)^\s*#+\s*", "", text)
+    return " ".join(html.unescape(text).split())
 
 
-def export_json(character: Any, spec: str = "chara_card_v2") -> str:
-    return json.dumps(export(character, spec), ensure_ascii=False, indent=2)
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head[limit // 2 :]:
+        head = head[: head.rfind(" ")]
+    return head.rstrip(" ,.;:—-") + "…"
 
 
-def export_png(character: Any, avatar_png: bytes | None) -> bytes:
-    """A PNG (the avatar, or a plain square) carrying the card as V2 "chara" and V3 "ccv3"."""
-    if avatar_png:
-        with Image.open(io.BytesIO(avatar_png)) as image:
-            picture = image.convert("RGBA")
+def current(character: Any) -> dict[str, Any]:
+    return {name: copy.deepcopy(getattr(character, name)) for name in MAPPED}
+
+
+def derived(card: dict[str, Any]) -> dict[str, Any]:
+    """What import makes of a card, field by field (what export compares against)."""
+    try:
+        return editor.clean(to_draft(card)).as_dict()
+    except editor.CharacterInvalid:
+        return {}
+
+
+def changes(character: Any) -> dict[str, Any]:
+    """Our fields that differ from what the character's own card gives (all for a native one)."""
+    now = current(character)
+    card = (character.card or {}).get("card")
+    if not card:
+        return now
+    base = derived(card)
+    return {name: value for name, value in now.items() if base.get(name, object()) != value}
+
+
+def write(card: dict[str, Any], kind: str, values: dict[str, Any]) -> None:
+    """Put our values into a card in its own format (a hybrid's root mirror too)."""
+    data = _data(card, kind)
+    keys = _keys(kind)
+    for ours, value in values.items():
+        theirs = keys.get(ours) or CARD_KEYS[ours]
+        if ours == "lorebook" and value is None:
+            if data.get(theirs) is not None:
+                data.pop(theirs)
+            continue
+        data[theirs] = copy.deepcopy(value)
+        if kind in ("v2", "v3") and theirs in card and ours != "lorebook":
+            card[theirs] = copy.deepcopy(value)  # the V1 mirror of a hybrid
+
+
+def export(character: Any, target: str | None = None) -> dict[str, Any]:
+    """The character's card: in its own format by default, or "v2" / "v3"."""
+    original = (character.card or {}).get("card")
+    source = flavour(original) if original else None
+    target = target or (source if source in ("v2", "v3", "v1", "pygmalion") else "v2")
+    values = changes(character)
+    if original and target == source:
+        card = copy.deepcopy(original)
+        write(card, source, values)
+        return card
+    if original and source in ("v2", "v3"):
+        data = copy.deepcopy(original["data"])
+        write({"data": data}, "v2", values)
+        root = {
+            k: copy.deepcopy(v)
+            for k, v in original.items()
+            if k not in ("spec", "spec_version", "data")
+        }
     else:
-        picture = Image.new("RGBA", (256, 256), (35, 42, 51, 255))
-    info = PngImagePlugin.PngInfo()
-    for key, spec in (("chara", "chara_card_v2"), ("ccv3", "chara_card_v3")):
-        payload = json.dumps(export(character, spec), ensure_ascii=False).encode()
-        info.add_text(key, base64.b64encode(payload).decode())
-    out = io.BytesIO()
-    picture.save(out, "PNG", pnginfo=info)
-    return out.getvalue()
+        root = {}
+        if original and source == "v1":  # a V1 card becomes a hybrid, its root kept
+            root = copy.deepcopy(original)
+            write(root, "v1", values)
+        data = _new_data(character, original, source)
+    if target == "v3":
+        data.setdefault("group_only_greetings", [])
+        data.setdefault("nickname", "")
+    else:
+        for name in V3_ONLY:
+            data.pop(name, None)
+    spec, version = (V3, "3.0") if target == "v3" else (V2, "2.0")
+    return {**root, "spec": spec, "spec_version": version, "data": data}
+
+
+def _new_data(
+    character: Any, original: dict[str, Any] | None, source: str | None
+) -> dict[str, Any]:
+    """V2 data for a native character or a V1/Pygmalion card: every field from ours."""
+    values = current(character)
+    data = {CARD_KEYS[name]: value for name, value in values.items() if name != "lorebook"}
+    if values["lorebook"] is not None:
+        data["character_book"] = values["lorebook"]
+    if not original:
+        pairs = "\n".join(
+            f"<START>\n{{{{user}}}}: {e['user']}\n{{{{char}}}}: {e['reply']}"
+            for e in character.examples or []
+        )
+        data["mes_example"] = "\n".join(p for p in (pairs, data["mes_example"]) if p)
+        data["creator_notes"] = character.description
+    else:
+        legacy = _data(original, source)
+        data["creator_notes"] = legacy.get("creator_notes", "")
+    data.setdefault("creator", "")
+    data["character_version"] = str(character.version)
+    data["extensions"] = {}
+    return data
+
+
+def export_json(character: Any, target: str | None = None) -> str:
+    return json.dumps(export(character, target), ensure_ascii=False, indent=2)

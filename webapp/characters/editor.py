@@ -4,6 +4,7 @@ near-duplicate system prompts, and an immutable version for every save."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from webapp.characters import lorebook
 from webapp.characters.models import Character, CharacterState, CharacterVersion, name_key
 from webapp.monitoring import logs
 
@@ -21,16 +23,38 @@ FILTERS = ("profanity", "violence", "adult")
 MAX_EXAMPLES = 5
 MAX_GREETINGS = 10
 MAX_TAGS = 10
+# An imported card keeps its own lengths: real cards run to 40,000 characters of definition
+# (description, personality, scenario, examples, greetings), 14 greetings and 30 tags.
+IMPORTED_MAX_CHARS = 50_000
+IMPORTED_MAX_GREETINGS = 50
+IMPORTED_MAX_TAGS = 50
 NEAR_DUPLICATE = 0.7  # a reworded prompt scored about 0.76 in our tests
+# What the model reads of a character (besides the lorebook): the "system configuration" two
+# characters may not share.
+DEFINITION_FIELDS = (
+    "system_prompt",
+    "definition",
+    "personality",
+    "scenario",
+    "mes_example",
+    "post_history",
+)
 SNAPSHOT_FIELDS = (
     "name",
     "description",
     "system_prompt",
+    "definition",
+    "personality",
+    "scenario",
+    "mes_example",
+    "post_history",
+    "nickname",
     "greeting",
     "alternate_greetings",
     "temperature",
     "max_length",
     "examples",
+    "lorebook",
     "filters",
     "tags",
     "state",
@@ -50,16 +74,25 @@ class Draft:
     """What an editor (or an imported card) proposes; `clean` checks and normalises it."""
 
     name: str = ""
-    description: str = ""
+    description: str = ""  # the catalogue's blurb, for people
     system_prompt: str = ""
+    definition: str = ""  # a card's "description": who the character is, for the model
+    personality: str = ""
+    scenario: str = ""
+    mes_example: str = ""  # a card's example dialogue as it came (<START> blocks and all)
+    post_history: str = ""  # post-history instructions
+    nickname: str = ""
     greeting: str = ""
     alternate_greetings: list[str] = field(default_factory=list)
     temperature: float = 0.8
     max_length: int = 2000
     examples: list[dict[str, str]] = field(default_factory=list)
+    lorebook: dict[str, Any] | None = None
     filters: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     state: str = CharacterState.DRAFT
+    # An imported card: its own lengths (up to IMPORTED_MAX_CHARS), and no system prompt needed.
+    imported: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in SNAPSHOT_FIELDS}
@@ -76,6 +109,23 @@ def normalise_prompt(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def definition_text(values: Any) -> str:
+    """The whole definition of a draft or character, normalised, as one text; pair examples
+    count too. Only what the manager or the card wrote: no text the site fills in."""
+    get = (
+        values.get
+        if isinstance(values, dict)
+        else lambda name, default=None: getattr(values, name, default)
+    )
+    parts = [get(name, "") or "" for name in DEFINITION_FIELDS]
+    parts += [f"{e.get('user', '')}\n{e.get('reply', '')}" for e in get("examples", None) or []]
+    return normalise_prompt("\n\x1f".join(part for part in parts if part))
+
+
+def definition_key(values: Any) -> str:
+    return hashlib.sha256(definition_text(values).encode()).hexdigest()
+
+
 def clean(draft: Draft) -> Draft:
     """The draft with trimmed values; CharacterInvalid lists every rule it breaks."""
     errors: dict[str, Any] = {}
@@ -85,19 +135,16 @@ def clean(draft: Draft) -> Draft:
     draft.description = draft.description.strip()
     if len(draft.description) > 500:
         errors["description"] = _l("Описание: не длиннее 500 символов")
-    draft.system_prompt = draft.system_prompt.strip()
-    if not 1 <= len(draft.system_prompt) <= 2000:
-        errors["system_prompt"] = _l("Системный промпт: от 1 до 2000 символов")
-    draft.greeting = draft.greeting.strip()
-    if len(draft.greeting) > 2000:
-        errors["greeting"] = _l("Приветствие: не длиннее 2000 символов")
+    for name in (*DEFINITION_FIELDS, "greeting"):
+        setattr(draft, name, getattr(draft, name).strip())
+    draft.nickname = " ".join(draft.nickname.split())
+    if len(draft.nickname) > 50:
+        errors["nickname"] = _l("Короткое имя: не длиннее 50 символов")
     draft.alternate_greetings = [g.strip() for g in draft.alternate_greetings if g.strip()]
-    if len(draft.alternate_greetings) > MAX_GREETINGS or any(
-        len(g) > 2000 for g in draft.alternate_greetings
-    ):
-        errors["alternate_greetings"] = _l(
-            "Другие приветствия: не больше %(n)s, каждое до 2000 символов", n=MAX_GREETINGS
-        )
+    if draft.imported:
+        _imported_lengths(draft, errors)
+    else:
+        _native_lengths(draft, errors)
     if not 0.0 <= draft.temperature <= 2.0:
         errors["temperature"] = _l("Температура: от 0.0 до 2.0")
     if not 100 <= draft.max_length <= 2000:
@@ -114,9 +161,20 @@ def clean(draft: Draft) -> Draft:
     unknown = set(draft.filters) - set(FILTERS)
     if unknown:
         errors["filters"] = _l("Фильтры: неизвестные %(names)s", names=", ".join(sorted(unknown)))
-    draft.tags = list(dict.fromkeys(t.strip().lower() for t in draft.tags if t.strip()))
-    if len(draft.tags) > MAX_TAGS or any(len(t) > 30 or "|" in t for t in draft.tags):
-        errors["tags"] = _l("Теги: не больше %(n)s, каждый до 30 символов", n=MAX_TAGS)
+    # A tag keeps the case it was written in; two spellings of one tag are one tag.
+    seen: dict[str, str] = {}
+    for tag in (" ".join(t.split()) for t in draft.tags):
+        if tag:
+            seen.setdefault(tag.casefold(), tag)
+    draft.tags = list(seen.values())
+    most, longest = (IMPORTED_MAX_TAGS, 50) if draft.imported else (MAX_TAGS, 30)
+    if len(draft.tags) > most or any(len(t) > longest or "|" in t for t in draft.tags):
+        errors["tags"] = _l("Теги: не больше %(n)s, каждый до %(m)s символов", n=most, m=longest)
+    if draft.lorebook is not None:
+        try:
+            draft.lorebook = lorebook.clean(draft.lorebook)
+        except lorebook.LorebookInvalid as exc:
+            errors["lorebook"] = exc.message
     if draft.state not in {s.value for s in CharacterState}:
         errors["state"] = _l("Состояние: черновик, опубликован или скрыт")
     if errors:
@@ -124,19 +182,61 @@ def clean(draft: Draft) -> Draft:
     return draft
 
 
+def _native_lengths(draft: Draft, errors: dict[str, Any]) -> None:
+    """The specification's limits, for what the editor creates."""
+    if not 1 <= len(draft.system_prompt) <= 2000:
+        errors["system_prompt"] = _l("Системный промпт: от 1 до 2000 символов")
+    for name, label in (
+        ("definition", _l("Описание для модели")),
+        ("personality", _l("Характер")),
+        ("scenario", _l("Сценарий")),
+        ("mes_example", _l("Примеры диалога в формате карточки")),
+        ("post_history", _l("Инструкции после истории")),
+        ("greeting", _l("Приветствие")),
+    ):
+        if len(getattr(draft, name)) > 2000:
+            errors[name] = _l("%(label)s: не длиннее 2000 символов", label=label)
+    if len(draft.alternate_greetings) > MAX_GREETINGS or any(
+        len(g) > 2000 for g in draft.alternate_greetings
+    ):
+        errors["alternate_greetings"] = _l(
+            "Другие приветствия: не больше %(n)s, каждое до 2000 символов", n=MAX_GREETINGS
+        )
+
+
+def _imported_lengths(draft: Draft, errors: dict[str, Any]) -> None:
+    """A card's own lengths, within one cap on the whole definition."""
+    if not (draft.system_prompt or draft.definition):
+        errors["definition"] = _l("Описание для модели: нужно оно или системный промпт")
+    if len(draft.alternate_greetings) > IMPORTED_MAX_GREETINGS:
+        errors["alternate_greetings"] = _l(
+            "Другие приветствия: не больше %(n)s", n=IMPORTED_MAX_GREETINGS
+        )
+    total = sum(len(getattr(draft, name)) for name in (*DEFINITION_FIELDS, "greeting"))
+    total += sum(len(g) for g in draft.alternate_greetings)
+    if total > IMPORTED_MAX_CHARS:
+        errors["definition"] = _l(
+            "Определение персонажа: всего не больше %(n)s символов (сейчас %(total)s)",
+            n=f"{IMPORTED_MAX_CHARS:,}".replace(",", " "),
+            total=f"{total:,}".replace(",", " "),
+        )
+
+
 def check_unique(session: Session, draft: Draft, character_id: int | None) -> None:
-    """The name (ignoring case, spaces, ё/е) and the exact system prompt must be new."""
+    """The name (ignoring case, spaces, ё/е) and the whole definition (the specification's
+    "identical system configuration") must be new."""
     errors: dict[str, Any] = {}
-    others = select(Character).where(Character.id != (character_id or 0))
+    others = select(Character.name).where(Character.id != (character_id or 0))
     if session.scalar(others.where(Character.name_key == name_key(draft.name))):
         errors["name"] = _l("Имя: такой персонаж уже есть")
-    prompt = normalise_prompt(draft.system_prompt)
-    for other in session.scalars(others):
-        if normalise_prompt(other.system_prompt) == prompt:
-            errors["system_prompt"] = _l(
-                "Системный промпт: такой же уже у «%(name)s»", name=other.name
-            )
-            break
+    twin = session.scalar(others.where(Character.definition_key == definition_key(draft)).limit(1))
+    if twin is not None:
+        field_name = "definition" if draft.imported else "system_prompt"
+        errors[field_name] = _l(
+            "Определение персонажа (промпт, описание, характер, сценарий, примеры): "
+            "такое же уже у «%(name)s»",
+            name=twin,
+        )
     if errors:
         raise CharacterInvalid(errors)
 
@@ -145,7 +245,7 @@ _index_cache: dict[str, Any] = {}
 
 
 def _prompt_index(session: Session) -> dict[str, Any] | None:
-    """TF-IDF (character 2-4-grams) of every system prompt, rebuilt only when characters change:
+    """TF-IDF (character 2-4-grams) of every definition, rebuilt only when characters change:
     a check then costs one query and one sparse product, not a fit over the whole catalogue."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -153,11 +253,13 @@ def _prompt_index(session: Session) -> dict[str, Any] | None:
     signature = f"{count}:{newest}"
     if _index_cache.get("signature") == signature:
         return _index_cache["index"]
-    rows = session.execute(select(Character.id, Character.name, Character.system_prompt)).all()
+    rows = session.execute(
+        select(Character.id, Character.name, *(getattr(Character, f) for f in DEFINITION_FIELDS))
+    ).all()
     index = None
     if rows:
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
-        matrix = vectorizer.fit_transform([normalise_prompt(row.system_prompt) for row in rows])
+        matrix = vectorizer.fit_transform([definition_text(row._mapping) for row in rows])
         index = {
             "ids": [row.id for row in rows],
             "names": [row.name for row in rows],
@@ -168,12 +270,12 @@ def _prompt_index(session: Session) -> dict[str, Any] | None:
     return index
 
 
-def most_similar(session: Session, prompt: str, character_id: int | None) -> Similar | None:
-    """The other character whose system prompt is closest (cosine of TF-IDF vectors)."""
+def most_similar(session: Session, draft: Draft, character_id: int | None) -> Similar | None:
+    """The other character whose definition is closest (cosine of TF-IDF vectors)."""
     index = _prompt_index(session)
     if index is None:
         return None
-    query = index["vectorizer"].transform([normalise_prompt(prompt)])
+    query = index["vectorizer"].transform([definition_text(draft)])
     scores = (index["matrix"] @ query.T).toarray().ravel()  # rows are L2-normalised
     best = None
     for position in scores.argsort()[::-1]:
@@ -214,7 +316,7 @@ def save(
             errors = {**exc.errors, **errors}  # the rules' own message wins for a field
     if errors:
         raise CharacterInvalid(errors)
-    similar = most_similar(session, draft.system_prompt, character_id)
+    similar = most_similar(session, draft, character_id)
     if similar and similar.score >= NEAR_DUPLICATE and not confirm_similar:
         return character, similar  # type: ignore[return-value]
     created = character is None
@@ -238,7 +340,9 @@ def _apply(character: Character, data: dict[str, Any], now: datetime) -> None:
     for name in SNAPSHOT_FIELDS:
         setattr(character, name, data[name])
     character.name_key = name_key(character.name)
-    character.tags_text = "|" + "|".join(character.tags) + "|" if character.tags else ""
+    character.definition_key = definition_key(character)
+    tags = [tag.casefold() for tag in character.tags]
+    character.tags_text = "|" + "|".join(tags) + "|" if tags else ""
     character.updated_at = now
 
 
@@ -307,7 +411,9 @@ def roll_back(
     )
     if old is None:
         raise CharacterInvalid({"version": _l("Версия не найдена")})
-    draft = Draft(**old.data)
+    # A field an older snapshot did not have yet keeps its present value.
+    draft = Draft(**{**{n: getattr(character, n) for n in SNAPSHOT_FIELDS}, **old.data})
+    draft.imported = character.card is not None
     if keep_state:
         draft.state = character.state
     clean(draft)

@@ -8,6 +8,7 @@ from wtforms import (
     DecimalField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -18,7 +19,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.characters.editor import FILTERS, MAX_EXAMPLES, Draft
+from webapp.characters.editor import FILTERS, IMPORTED_MAX_GREETINGS, MAX_EXAMPLES, Draft
 
 
 class ExampleForm(FlaskForm):
@@ -42,11 +43,24 @@ STATE_LABELS = [
 
 
 class CharacterForm(FlaskForm):
+    # The character being edited (empty for a new one): the preview reads its card and lorebook.
+    character_id = HiddenField()
     name = StringField(_l("Имя (2–50 символов)"))
-    description = TextAreaField(_l("Описание (до 500 символов)"))
-    system_prompt = TextAreaField(_l("Системный промпт (до 2000 символов)"))
+    nickname = StringField(_l("Короткое имя для {{char}} (необязательно)"))
+    description = TextAreaField(_l("Описание для каталога (до 500 символов)"))
+    system_prompt = TextAreaField(_l("Системный промпт"))
+    definition = TextAreaField(_l("Описание для модели: кто этот персонаж"))
+    personality = TextAreaField(_l("Характер"))
+    scenario = TextAreaField(_l("Сценарий"))
+    mes_example = TextAreaField(
+        _l("Примеры диалога в формате карточки (<START>, {{user}}:, {{char}}:)")
+    )
+    post_history = TextAreaField(_l("Инструкции после истории"))
     greeting = TextAreaField(_l("Приветствие"))
-    alternate_greetings = TextAreaField(_l("Другие приветствия (по одному в строке)"))
+    # One box per greeting and one empty box to add another (no script needed).
+    alternate_greetings = FieldList(
+        TextAreaField(_l("Другое приветствие")), max_entries=IMPORTED_MAX_GREETINGS + 1
+    )
     temperature = DecimalField(_l("Температура (0.0–2.0)"), places=1, validators=[Optional()])
     max_length = IntegerField(_l("Длина ответа, символов (100–2000)"), validators=[Optional()])
     examples = FieldList(FormField(ExampleForm), min_entries=MAX_EXAMPLES, max_entries=MAX_EXAMPLES)
@@ -62,13 +76,23 @@ class CharacterForm(FlaskForm):
     confirm_similar = BooleanField(_l("Да, сохранить, хотя промпт похож"))
     avatar = FileField(_l("Аватар: PNG, JPEG или WebP до 2 МБ"))
 
-    def to_draft(self) -> Draft:
+    def to_draft(self, character=None) -> Draft:
+        """The draft in the form; for a saved character, what the form does not edit (its
+        lorebook) is kept, and an imported card's own limits apply."""
         return Draft(
             name=self.name.data or "",
+            nickname=self.nickname.data or "",
             description=self.description.data or "",
             system_prompt=self.system_prompt.data or "",
+            definition=self.definition.data or "",
+            personality=self.personality.data or "",
+            scenario=self.scenario.data or "",
+            mes_example=self.mes_example.data or "",
+            post_history=self.post_history.data or "",
             greeting=self.greeting.data or "",
-            alternate_greetings=(self.alternate_greetings.data or "").splitlines(),
+            alternate_greetings=[g or "" for g in self.alternate_greetings.data],
+            lorebook=character.lorebook if character is not None else None,
+            imported=character is not None and character.card is not None,
             temperature=float(self.temperature.data if self.temperature.data is not None else 0.8),
             max_length=int(self.max_length.data if self.max_length.data is not None else 2000),
             examples=[
@@ -80,11 +104,24 @@ class CharacterForm(FlaskForm):
         )
 
     def fill(self, character) -> None:
-        self.name.data = character.name
-        self.description.data = character.description
-        self.system_prompt.data = character.system_prompt
-        self.greeting.data = character.greeting
-        self.alternate_greetings.data = "\n".join(character.alternate_greetings or [])
+        self.character_id.data = str(character.id)
+        for name in (
+            "name",
+            "nickname",
+            "description",
+            "system_prompt",
+            "definition",
+            "personality",
+            "scenario",
+            "mes_example",
+            "post_history",
+            "greeting",
+        ):
+            getattr(self, name).data = getattr(character, name)
+        while self.alternate_greetings.entries:
+            self.alternate_greetings.pop_entry()
+        for greeting in character.alternate_greetings or []:
+            self.alternate_greetings.append_entry(greeting)
         self.temperature.data = character.temperature
         self.max_length.data = character.max_length
         for entry, example in zip(self.examples, character.examples or [], strict=False):
@@ -92,3 +129,12 @@ class CharacterForm(FlaskForm):
         self.filters.data = list(character.filters or [])
         self.tags.data = ", ".join(character.tags or [])
         self.state.data = character.state
+
+
+def with_blank_greeting(form: CharacterForm) -> CharacterForm:
+    """One empty greeting box after the filled ones, to add a greeting without a script."""
+    if len(form.alternate_greetings.entries) <= IMPORTED_MAX_GREETINGS and not any(
+        not (entry.data or "").strip() for entry in form.alternate_greetings.entries[-1:]
+    ):
+        form.alternate_greetings.append_entry("")
+    return form

@@ -10,10 +10,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.accounts.access import may_override
-from webapp.characters import avatars, cards, editor
+from webapp.characters import avatars, cardfile, cards, editor, transfer
 from webapp.characters.access import managers_only
 from webapp.characters.avatars import process as process_avatar
-from webapp.characters.forms import CharacterForm
+from webapp.characters.forms import CharacterForm, with_blank_greeting
 from webapp.characters.models import Character
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
@@ -66,24 +66,28 @@ def _edit(character: Character | None):
     if form.validate_on_submit():
         upload = form.avatar.data
         encoded = None
-        try:
-            if upload and upload.filename:
+        errors: dict = {}
+        if upload and upload.filename:
+            try:
                 encoded = process_avatar(upload.read(avatars.MAX_BYTES + 1))
+            except avatars.AvatarInvalid as exc:
+                errors["avatar"] = str(exc)  # reported with every other field's problem
+        try:
             saved, similar = editor.save(
                 db.session,
-                form.to_draft(),
+                form.to_draft(character),
                 author_id=current_user.id,
                 now=utcnow(),
                 character=character,
                 confirm_similar=form.confirm_similar.data,
                 keep_state=_moderated(character),
             )
-        except avatars.AvatarInvalid as exc:
-            db.session.rollback()
-            form.avatar.errors = [str(exc)]  # nothing was written
         except editor.CharacterInvalid as exc:
-            db.session.rollback()
-            attach_errors(form, exc.errors)
+            errors = {**errors, **exc.errors}
+        if errors:
+            db.session.rollback()  # nothing was written
+            attach_errors(form, errors)
+            similar = None
         else:
             if similar is None:
                 if encoded is not None:
@@ -101,7 +105,7 @@ def _edit(character: Character | None):
         "manage/edit.html",
         "manage/_form.html",
         status,
-        form=form,
+        form=with_blank_greeting(form),
         character=character,
         similar=similar,
         locked=_moderated(character),
@@ -147,18 +151,21 @@ def restore(character_id: int, number: int):
 @bp.route("/import", methods=["GET", "POST"])
 @managers_only
 def import_card():
-    """A community card (JSON or PNG): checked by the editor's rules, all problems at once."""
+    """A community card (JSON, PNG or CHARX): checked by the editor's rules, all problems at
+    once."""
     errors: dict = {}
     similar = None
     if request.method == "POST":
+        # A card PNG is often larger than other uploads; what is read of it has its own limits.
+        request.max_content_length = cardfile.MAX_FILE_BYTES
         upload = request.files.get("card")
         try:
             if upload is None or not upload.filename:
-                raise cards.CardInvalid({"file": _("Файл карточки: выберите файл")})
-            draft, kept = cards.to_draft(cards.read_card(upload.read(cards.MAX_CARD_BYTES + 1)))
-            character, similar = editor.save(
+                raise cardfile.CardInvalid(_("Файл карточки: выберите файл"))
+            done = transfer.import_file(
                 db.session,
-                draft,
+                upload.read(cardfile.MAX_FILE_BYTES + 1),
+                instance_path=get_settings().instance_path,
                 author_id=current_user.id,
                 now=utcnow(),
                 confirm_similar=request.form.get("confirm_similar") == "y",
@@ -167,11 +174,13 @@ def import_card():
             db.session.rollback()
             errors = exc.errors
         else:
-            if similar is None:
-                character.card = kept
+            if done.character is not None:
                 db.session.commit()
                 flash(_("Карточка импортирована как черновик"), "ok")
-                return redirect(url_for("manage.edit", character_id=character.id))
+                for note in done.notes:
+                    flash(str(note), "info")
+                return redirect(url_for("manage.edit", character_id=done.character.id))
+            similar = done.similar
             db.session.rollback()
     status = 422 if request.method == "POST" else 200
     return render(
@@ -179,25 +188,34 @@ def import_card():
     )
 
 
-@bp.get("/<int:character_id>/card.<kind>")
+EXPORTS = {
+    # kind -> (target, mimetype, suffix)
+    "json": (None, "application/json", "json"),
+    "v2.json": ("v2", "application/json", "json"),
+    "v3.json": ("v3", "application/json", "json"),
+    "png": (None, "image/png", "png"),
+    "charx": (None, "application/zip", "charx"),
+}
+
+
+@bp.get("/<int:character_id>/card.<path:kind>")
 @managers_only
 def export_card(character_id: int, kind: str):
+    """The character's card: JSON in its own format (?spec=v2|v3 or card.v3.json for the
+    others), PNG or CHARX."""
     character = _character(character_id)
-    filename = f"{character.name}.card"
-    if kind == "json":
-        spec = "chara_card_v3" if request.args.get("spec") == "v3" else "chara_card_v2"
-        return Response(
-            cards.export_json(character, spec),
-            mimetype="application/json",
-            headers=_attachment(f"{filename}.json"),
-        )
-    if kind == "png":
-        return Response(
-            cards.export_png(character, avatars.read(avatar_dir(), character.avatar)),
-            mimetype="image/png",
-            headers=_attachment(f"{filename}.png"),
-        )
-    abort(404)
+    if kind not in EXPORTS:
+        abort(404)
+    target, mimetype, suffix = EXPORTS[kind]
+    instance = get_settings().instance_path
+    if suffix == "png":
+        body = transfer.export_png(instance, character)
+    elif suffix == "charx":
+        body = transfer.export_charx(instance, character)
+    else:
+        spec = request.args.get("spec")
+        body = cards.export_json(character, target or (spec if spec in ("v2", "v3") else None))
+    return Response(body, mimetype=mimetype, headers=_attachment(f"{character.name}.{suffix}"))
 
 
 def _attachment(filename: str) -> dict[str, str]:

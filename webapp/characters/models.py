@@ -27,8 +27,23 @@ class Character(Base):
     name: Mapped[str] = mapped_column(String(50))
     # Case, surrounding spaces and ё/е folded away: two names equal here are the same name.
     name_key: Mapped[str] = mapped_column(String(50), unique=True)
-    description: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")  # the catalogue's blurb
+    # What the model reads (a card's fields; see characters.story): an imported card may leave
+    # the system prompt empty, and the site's default stands in when the prompt is built.
     system_prompt: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(
+        Text, default="", server_default=""
+    )  # a card's "description"
+    personality: Mapped[str] = mapped_column(Text, default="", server_default="")
+    scenario: Mapped[str] = mapped_column(Text, default="", server_default="")
+    mes_example: Mapped[str] = mapped_column(Text, default="", server_default="")
+    post_history: Mapped[str] = mapped_column(Text, default="", server_default="")
+    nickname: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    lorebook: Mapped[dict | None] = mapped_column(JSON)  # a card's character_book, cleaned
+    # sha256 of the normalised definition: two characters may not share one.
+    definition_key: Mapped[str] = mapped_column(
+        String(64), default="", server_default="", index=True
+    )
     greeting: Mapped[str] = mapped_column(Text, default="")
     alternate_greetings: Mapped[list] = mapped_column(JSON, default=list)
     temperature: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
@@ -37,12 +52,12 @@ class Character(Base):
     examples: Mapped[list] = mapped_column(JSON, default=list)  # [{"user": ..., "reply": ...}]
     filters: Mapped[list] = mapped_column(JSON, default=list)  # enabled content filters
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    # "|tag1|tag2|", lowercased: lets the catalogue find a tag with one indexed-friendly LIKE.
-    tags_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    # "|tag1|tag2|", casefolded: lets the catalogue find a tag with one LIKE.
+    tags_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     avatar: Mapped[str | None] = mapped_column(String(40))  # file stem under instance/avatars
-    # An imported community card as it came (spec, its whole data, what we mapped from it), so
-    # that export gives back an equivalent card: unknown fields, lorebook and extensions included.
+    # An imported community card as it came ({"kind", "card": the whole root}); the file itself
+    # is kept under instance/cards/ (characters.originals) for a lossless PNG or CHARX export.
     card: Mapped[dict | None] = mapped_column(JSON)
     state: Mapped[CharacterState] = mapped_column(
         String(16), default=CharacterState.DRAFT, index=True

@@ -1,4 +1,4 @@
-"""What the model sees: system prompt, example dialogs and at most 20 messages.
+"""What the model sees: the character (characters.story), example dialogs and at most 20 messages.
 
 Past 20 messages the older part is compressed, fast and without the model: the first and the
 last messages stay, so do emotionally marked ones and commands ("называй меня…", "/..."), and
@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from webapp.characters import lorebook, macros, story
+from webapp.characters.story import Definition
 
 MAX_CONTEXT_MESSAGES = 20
 KEEP_FIRST = 2
@@ -123,37 +126,50 @@ def summarise(turns: Sequence[Turn]) -> str:
 
 
 def build_prompt(
-    system_prompt: str,
-    examples: Sequence[tuple[str, str]],
+    definition: Definition,
     turns: Sequence[Turn],
     *,
-    character_name: str,
     user_name: str,
     written: Written | None = None,
     max_chars: int | None = None,
+    seed: int = 0,
+    turn_count: int | None = None,
 ) -> tuple[list[dict[str, str]], Compressed]:
-    """Chat messages for the model, and what compression did to get there. `max_chars`: the
-    history's share of the node's context, in characters (see chat.replies)."""
+    """Chat messages for the model, and what compression did to get there: the character's
+    story string (characters.story) with the lorebook entries the kept history activates, the
+    examples, the history (summary and entries at a depth in their places), the post-history
+    instructions. `max_chars`: the history's share of the node's context, in characters (see
+    chat.replies); `seed`: the dialog, for macros that stay put; `turn_count`: messages so far."""
     compressed = compress(turns, written=written, max_chars=max_chars)
 
     def fill(text: str) -> str:
-        return text.replace("{{char}}", character_name).replace("{{user}}", user_name)
+        return macros.expand(text, char=definition.char, user=user_name, seed=seed)
 
-    messages = [{"role": "system", "content": fill(system_prompt)}]
-    for user_line, reply in examples:
-        messages += [
-            {"role": "user", "content": fill(user_line)},
-            {"role": "assistant", "content": fill(reply)},
-        ]
+    book = lorebook.parse(definition.lorebook)
+    lore = (
+        lorebook.activate(book, [turn.text for turn in compressed.kept], turn=turn_count)
+        if book.entries
+        else lorebook.Activation()
+    )
+    messages = [{"role": "system", "content": story.system_text(definition, lore, fill)}]
+    messages += story.example_messages(definition, fill)
+    history: list[dict[str, str]] = []
     summary_at = compressed.summary_at if compressed.summary else None
     for index, turn in enumerate(compressed.kept):
         if index == summary_at:
-            messages.append(
+            history.append(
                 {
                     "role": "system",
                     "content": "Краткое содержание пропущенной части диалога:\n"
                     + compressed.summary,
                 }
             )
-        messages.append({"role": turn.role, "content": turn.text})
+        history.append({"role": turn.role, "content": turn.text})
+    # An entry at depth d goes d messages before the end (0: after the last one).
+    for depth, text in sorted(lore.at_depth, key=lambda item: -item[0]):
+        history.insert(max(len(history) - depth, 0), {"role": "system", "content": fill(text)})
+    messages += history
+    after = story.post_history_text(definition, fill)
+    if after:
+        messages.append({"role": "system", "content": after})
     return messages, compressed

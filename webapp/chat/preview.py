@@ -12,6 +12,7 @@ from pc_node import protocol
 from webapp.bus import Bus
 from webapp.characters.editor import Draft
 from webapp.characters.filters import mask, settled
+from webapp.characters.story import Definition
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.replies import REPLY_MAX, generation_parameters
 from webapp.inference import jobs
@@ -29,14 +30,7 @@ def start(
     session: Session, bus: Bus, user_id: int, draft: Draft, message: str, user_name: str
 ) -> str:
     """Queue a reply of the draft character to one message; returns the job id."""
-    examples = [(e["user"], e["reply"]) for e in draft.examples]
-    prompt, _ = build_prompt(
-        draft.system_prompt,
-        examples,
-        [Turn(0, "user", message)],
-        character_name=draft.name,
-        user_name=user_name,
-    )
+    prompt, _ = build_prompt(Definition.of(draft), [Turn(0, "user", message)], user_name=user_name)
     # The record first: the dispatcher may start (and finish) the job the moment it is queued.
     job_id = uuid.uuid4().hex
     bus.set(

@@ -4,7 +4,6 @@ for again after a restart. The dispatcher's chat job handler (chat.jobs) calls i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
+from webapp.characters import lorebook
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
+from webapp.characters.story import Definition
 from webapp.chat import events, summaries
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import AiPaused
@@ -119,20 +120,16 @@ def reply_prompt(session, bus, dialog, character, user_name, *, before_id):
         .limit(CONTEXT_FETCH)
     ).all()
     turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
-    examples = [(example["user"], example["reply"]) for example in character.examples or []]
-    card = character_card_prompt(character)
-    system = character.system_prompt + card.before
+    definition = Definition.of(character)
     messages, compressed = build_prompt(
-        system,
-        examples,
+        definition,
         turns,
-        character_name=character.name,
         user_name=user_name,
         written=summaries.written_of(dialog),
-        max_chars=history_chars(bus, character, system, examples, card.after),
+        max_chars=history_chars(bus, character, definition),
+        seed=dialog.id,
+        turn_count=dialog.message_count,
     )
-    if card.after:
-        messages.append({"role": "system", "content": card.after})
     if compressed.summary:
         dialog.summary = compressed.summary
         dialog.summary_upto_id = compressed.summarised_upto
@@ -145,7 +142,7 @@ CHARS_PER_TOKEN = 2.0  # a cautious guess for Russian text: most vocabularies do
 SUMMARY_RESERVE = 600  # characters kept for the summary of what is left out
 
 
-def history_chars(bus, character, system: str, examples, after: str) -> int | None:
+def history_chars(bus, character, definition: Definition) -> int | None:
     """How much history text fits the linked nodes' context beside the rest of the prompt and
     the reply, in characters (None while no node has said). What does not fit goes to the
     summary here; the node's own fit (with the real tokenizer) only trims what this guess
@@ -154,28 +151,8 @@ def history_chars(bus, character, system: str, examples, after: str) -> int | No
     if not context:
         return None
     reply = generation_parameters(character)["max_tokens"]
-    fixed = len(system) + len(after) + sum(len(u) + len(r) for u, r in examples)
+    fixed = definition.fixed_size() + lorebook.reserve(lorebook.parse(definition.lorebook))
     return max(int((context - reply) * CHARS_PER_TOKEN) - fixed - SUMMARY_RESERVE, 0)
-
-
-@dataclass(frozen=True)
-class CardPrompt:
-    before: str  # appended to the system prompt
-    after: str  # a system message after the history (post_history_instructions)
-
-
-def character_card_prompt(character: Character) -> CardPrompt:
-    """What an imported card adds for the model: personality and scenario up front, its
-    post-history instructions at the end. Creator notes are for people and never sent."""
-    data = ((character.card or {}).get("card") or {}).get("data") or {}
-    parts = []
-    for key, label in (("personality", "Характер"), ("scenario", "Сценарий")):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            parts.append(f"{label}: {value.strip()}")
-    after = data.get("post_history_instructions")
-    after = after.replace("{{original}}", "").strip() if isinstance(after, str) else ""
-    return CardPrompt("\n\n" + "\n".join(parts) if parts else "", after)
 
 
 def reply_started(session: Session, bus: Bus, message_id: int, job_id: str) -> None:

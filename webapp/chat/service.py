@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from webapp.bus import Bus
+from webapp.characters import macros
 from webapp.characters.models import Character
 from webapp.chat import events
 from webapp.chat.errors import DialogNotFound, MessageEmpty, TitleInvalid
@@ -22,8 +23,11 @@ TITLE_MAX = 120
 TITLE_WORDS = 6
 
 
-def start_dialog(session: Session, user_id: int, character: Character, now: datetime) -> Dialog:
-    """A fresh dialog; the character's greeting, if any, is its first message."""
+def start_dialog(
+    session: Session, user_id: int, character: Character, now: datetime, user_name: str = ""
+) -> Dialog:
+    """A fresh dialog; the character's greeting, if any, is its first message (its macros filled
+    for this person)."""
     dialog = Dialog(
         user_id=user_id,
         character_id=character.id,
@@ -34,7 +38,13 @@ def start_dialog(session: Session, user_id: int, character: Character, now: date
     session.add(dialog)
     session.flush()
     if character.greeting:
-        add_message(session, dialog, Role.ASSISTANT, character.greeting, Status.DONE, now)
+        greeting = macros.expand(
+            character.greeting,
+            char=character.nickname or character.name,
+            user=user_name or "{{user}}",
+            seed=dialog.id,
+        )
+        add_message(session, dialog, Role.ASSISTANT, greeting, Status.DONE, now)
     return dialog
 
 

@@ -77,7 +77,13 @@ def character(character_id: int):
 @bp.post("/characters/<int:character_id>/dialogs")
 @login_required
 def new_dialog(character_id: int):
-    dialog = service.start_dialog(db.session, current_user.id, _character(character_id), utcnow())
+    dialog = service.start_dialog(
+        db.session,
+        current_user.id,
+        _character(character_id),
+        utcnow(),
+        user_name=current_user.display_name,
+    )
     db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=dialog.id))
 
@@ -221,7 +227,12 @@ def preview():
     """Try the draft in the form (saved or not) on one message; the answer streams in below."""
     form = CharacterForm()
     message = request.form.get("preview_message", "").strip()[:1000]
-    draft = form.to_draft()
+    saved = (
+        db.session.get(Character, int(form.character_id.data))
+        if (form.character_id.data or "").isdigit()
+        else None
+    )
+    draft = form.to_draft(saved)
     error = None
     job_id = None
     if not form.validate_on_submit():
