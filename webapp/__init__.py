@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from webapp import tasks as background
     from webapp.bus import make_bus
     from webapp.extensions import babel, csrf, db, limiter, login_manager, sock
-    from webapp.forms import IdConverter
+    from webapp.forms import IdConverter, apply_upload_limit
     from webapp.i18n import select_locale, select_timezone
     from webapp.maintenance import banner as maintenance_banner
     from webapp.monitoring import logs, requestlog
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     site_config.refresh(app, force=True)
     app.before_request(lambda: site_config.refresh(app))
 
+    app.before_request(apply_upload_limit)  # before CSRF protection reads the body
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

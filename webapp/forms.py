@@ -49,3 +49,23 @@ def attach_errors(form: FlaskForm, errors: dict) -> None:
             field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
+
+
+def upload_limit(limit: int):
+    """A view that takes larger uploads than MAX_CONTENT_LENGTH (a card PNG): the limit is set
+    before anything reads the body (CSRF protection included), by `apply_upload_limit`."""
+
+    def mark(view):
+        view.upload_limit = limit
+        return view
+
+    return mark
+
+
+def apply_upload_limit() -> None:
+    from flask import current_app, request
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "upload_limit", None)
+    if limit:
+        request.max_content_length = limit

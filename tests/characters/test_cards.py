@@ -9,11 +9,10 @@ from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 
 from tests.conftest import csrf_token
-from webapp.characters import cards
 from webapp.characters.models import Character
-from webapp.chat.models import Message
 from webapp.characters.story import Definition
 from webapp.chat.context import Turn, build_prompt
+from webapp.chat.models import Message
 
 V2 = {
     "spec": "chara_card_v2",

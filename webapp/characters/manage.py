@@ -17,7 +17,7 @@ from webapp.characters.forms import CharacterForm, with_blank_greeting
 from webapp.characters.models import Character
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
-from webapp.forms import attach_errors
+from webapp.forms import attach_errors, upload_limit
 from webapp.rendering import render
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/characters")
@@ -149,6 +149,7 @@ def restore(character_id: int, number: int):
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@upload_limit(cardfile.MAX_FILE_BYTES)  # a card PNG is often larger than other uploads
 @managers_only
 def import_card():
     """A community card (JSON, PNG or CHARX): checked by the editor's rules, all problems at
@@ -156,8 +157,6 @@ def import_card():
     errors: dict = {}
     similar = None
     if request.method == "POST":
-        # A card PNG is often larger than other uploads; what is read of it has its own limits.
-        request.max_content_length = cardfile.MAX_FILE_BYTES
         upload = request.files.get("card")
         try:
             if upload is None or not upload.filename:

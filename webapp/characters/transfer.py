@@ -121,9 +121,11 @@ def _picture(instance_path: Path, character: Character) -> Image.Image:
 
 def export_charx(instance_path: Path, character: Character) -> bytes:
     """A CHARX: card.json (V3) and the assets (the imported archive's, or the avatar as icon)."""
+    kept = _kept_file(instance_path, character, "charx")
+    if kept is not None and not cards.changes(character):
+        return kept
     card = cards.export(character, "v3")
     out = io.BytesIO()
-    kept = _kept_file(instance_path, character, "charx")
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         if kept is not None:
             with zipfile.ZipFile(io.BytesIO(kept)) as source:
