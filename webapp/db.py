@@ -10,7 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, Text, create_engine, event, text
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -35,6 +36,11 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Text that may run past 64 KB: an imported card's fields (50,000 characters, up to 4 bytes each
+# in UTF-8) and the diffs of their versions. TEXT on MariaDB stops at 65,535 bytes.
+LongText = Text().with_variant(MEDIUMTEXT(), "mysql").with_variant(MEDIUMTEXT(), "mariadb")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 
 revision: str = "b8d2f6a4c1e3"
 down_revision: str | None = "e5f9a3c1d8b6"
@@ -32,6 +33,10 @@ CARD_FIELDS = {
     "mes_example": "mes_example",
     "post_history_instructions": "post_history",
 }
+# TEXT on MariaDB stops at 65,535 bytes; a card's fields may be 50,000 characters.
+LONG = sa.Text().with_variant(MEDIUMTEXT(), "mysql").with_variant(MEDIUMTEXT(), "mariadb")
+WIDENED = (("characters", "system_prompt", False), ("characters", "greeting", False),
+           ("character_versions", "diff", False))  # fmt: skip
 OLD_DEFAULT = "Ты — {{char}}. Отвечай от лица персонажа и оставайся в образе."
 
 
@@ -49,7 +54,12 @@ def _json(value):
 
 def upgrade() -> None:
     for name in TEXTS:
-        op.add_column("characters", sa.Column(name, sa.Text(), nullable=False, server_default=""))
+        op.add_column("characters", sa.Column(name, LONG, nullable=False, server_default=""))
+    if op.get_bind().dialect.name != "sqlite":  # SQLite's TEXT has no such limit
+        for table, column, nullable in WIDENED:
+            op.alter_column(
+                table, column, type_=LONG, existing_type=sa.Text(), existing_nullable=nullable
+            )
     op.add_column(
         "characters", sa.Column("nickname", sa.String(50), nullable=False, server_default="")
     )
@@ -137,3 +147,8 @@ def downgrade() -> None:
     )
     for name in ("definition_key", "lorebook", "nickname", *TEXTS):
         op.drop_column("characters", name)
+    if op.get_bind().dialect.name != "sqlite":
+        for table, column, nullable in WIDENED:
+            op.alter_column(
+                table, column, type_=sa.Text(), existing_type=LONG, existing_nullable=nullable
+            )

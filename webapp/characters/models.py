@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.db import Base, UTCDateTime, utcnow
+from webapp.db import Base, LongText, UTCDateTime, utcnow
 
 
 def name_key(name: str) -> str:
@@ -30,21 +30,20 @@ class Character(Base):
     description: Mapped[str] = mapped_column(String(500), default="")  # the catalogue's blurb
     # What the model reads (a card's fields; see characters.story): an imported card may leave
     # the system prompt empty, and the site's default stands in when the prompt is built.
-    system_prompt: Mapped[str] = mapped_column(Text)
-    definition: Mapped[str] = mapped_column(
-        Text, default="", server_default=""
-    )  # a card's "description"
-    personality: Mapped[str] = mapped_column(Text, default="", server_default="")
-    scenario: Mapped[str] = mapped_column(Text, default="", server_default="")
-    mes_example: Mapped[str] = mapped_column(Text, default="", server_default="")
-    post_history: Mapped[str] = mapped_column(Text, default="", server_default="")
+    system_prompt: Mapped[str] = mapped_column(LongText)
+    # A card's "description": who the character is, for the model.
+    definition: Mapped[str] = mapped_column(LongText, default="", server_default="")
+    personality: Mapped[str] = mapped_column(LongText, default="", server_default="")
+    scenario: Mapped[str] = mapped_column(LongText, default="", server_default="")
+    mes_example: Mapped[str] = mapped_column(LongText, default="", server_default="")
+    post_history: Mapped[str] = mapped_column(LongText, default="", server_default="")
     nickname: Mapped[str] = mapped_column(String(50), default="", server_default="")
     lorebook: Mapped[dict | None] = mapped_column(JSON)  # a card's character_book, cleaned
     # sha256 of the normalised definition: two characters may not share one.
     definition_key: Mapped[str] = mapped_column(
         String(64), default="", server_default="", index=True
     )
-    greeting: Mapped[str] = mapped_column(Text, default="")
+    greeting: Mapped[str] = mapped_column(LongText, default="")
     alternate_greetings: Mapped[list] = mapped_column(JSON, default=list)
     temperature: Mapped[float] = mapped_column(Float, default=0.8, server_default="0.8")
     # The longest reply in characters; the chat cuts longer ones with " [...]".
@@ -78,6 +77,6 @@ class CharacterVersion(Base):
     character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict] = mapped_column(JSON)
-    diff: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[str] = mapped_column(LongText, default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
