@@ -207,3 +207,27 @@ def test_a_bad_avatar_writes_nothing(client, login_as, db_session, settings):
     assert "Аватар:" in response.get_data(as_text=True)
     assert db_session.scalar(select(Character).where(Character.name == "Без аватара")) is None
     assert client.get("/avatars/..-64.webp").status_code == 404
+
+
+def test_a_manager_cannot_republish_what_a_moderator_hid(client, login_as, db_session):
+    """Not by the editor, not by a rollback to a published version, not by a lorebook save."""
+    from webapp.accounts.models import Role
+
+    login_as("manager")
+    client.post("/manage/characters/new", data=form_data(client, "/manage/characters/new"))
+    character = db_session.scalar(select(Character).where(Character.name == "Степан"))
+    character.state, character.hidden_rank = "hidden", Role.MODERATOR.rank
+    db_session.commit()
+    path = f"/manage/characters/{character.id}"
+    response = client.post(path, data=form_data(client, path, state="published"))
+    assert response.status_code == 422
+    assert "скрыл модератор" in response.get_data(as_text=True)
+    restore = f"/manage/characters/{character.id}/versions/1/restore"
+    client.post(restore, data={"csrf_token": csrf_token(client, f"{path}/versions")})
+    lore = f"{path}/lorebook"
+    client.post(lore, data={"csrf_token": csrf_token(client, lore), "entries-0-keys": "море",
+                            "entries-0-content": "Море шумит.", "entries-0-enabled": "y"})  # fmt: skip
+    db_session.expire_all()
+    character = db_session.get(Character, character.id)
+    assert character.state == "hidden" and character.lorebook["entries"][0]["keys"] == ["море"]
+    assert character.version == 3  # the rollback and the lorebook were saved, hidden still

@@ -189,3 +189,83 @@ def test_macros():
     assert fill("{{unknown}} {{roll:abc}}") == "{{unknown}} {{roll:abc}}"
     nickname = Definition("Savannah Chen", nickname="Savvy")
     assert nickname.char == "Savvy"
+
+
+def test_a_manager_edits_the_lorebook_without_script_and_tests_it(client, login_as, db_session):
+    """Edit an entry, add one, remove one: every key the card had stays on the kept entries."""
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from tests.conftest import csrf_token
+    from webapp.characters.models import Character
+
+    login_as("manager")
+    card = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {
+            "name": "Хранитель",
+            "description": "Старый библиотекарь.",
+            "character_book": {
+                "entries": [
+                    {
+                        "keys": ["книга"],
+                        "content": "Книги шепчут.",
+                        "extensions": {"x": 1},
+                        "id": 7,
+                    },
+                    {"keys": ["пыль"], "content": "Пыль повсюду."},
+                ],
+                "tool_field": True,
+            },
+        },
+    }
+    token = csrf_token(client, "/manage/characters/import")
+    client.post(
+        "/manage/characters/import",
+        data={"csrf_token": token, "card": (io.BytesIO(json.dumps(card).encode()), "k.json")},
+        content_type="multipart/form-data",
+    )
+    character = db_session.scalar(select(Character).where(Character.name == "Хранитель"))
+    path = f"/manage/characters/{character.id}/lorebook"
+    page = client.get(path).get_data(as_text=True)
+    assert "Книги шепчут." in page and "Новая запись" in page
+    form = {
+        "csrf_token": csrf_token(client, path),
+        "scan_depth": "2",
+        "token_budget": "1024",
+        "entries-0-keys": "книга, том",
+        "entries-0-content": "Книги шепчут по ночам.",
+        "entries-0-position": "depth",
+        "entries-0-depth": "1",
+        "entries-0-order": "100",
+        "entries-0-priority": "0",
+        "entries-0-enabled": "y",
+        "entries-1-keys": "пыль",
+        "entries-1-content": "Пыль повсюду.",
+        "entries-1-remove": "y",
+        "entries-2-name": "Кот",
+        "entries-2-keys": "кот",
+        "entries-2-content": "В библиотеке живёт кот.",
+        "entries-2-position": "before_char",
+        "entries-2-enabled": "y",
+    }
+    assert client.post(path, data=form).status_code == 302
+    db_session.expire_all()
+    book = db_session.get(Character, character.id).lorebook
+    first, second = book["entries"]
+    assert first["keys"] == ["книга", "том"] and first["content"] == "Книги шепчут по ночам."
+    assert first["extensions"] == {"x": 1, "position": 4, "depth": 1} and first["id"] == 7
+    assert second["name"] == "Кот" and second["position"] == "before_char"
+    assert book["tool_field"] is True
+    tested = client.get(path, query_string={"message": "Там кот и том стихов"}).get_data(
+        as_text=True
+    )
+    assert "Сработали: книга, Кот" in tested and "на глубине 1: Книги шепчут" in tested
+    bad = {**form, "csrf_token": csrf_token(client, path), "entries-0-depth": "-5"}
+    response = client.post(path, data=bad)
+    assert response.status_code == 422 and "глубина — от 0 до 1000" in response.get_data(
+        as_text=True
+    )

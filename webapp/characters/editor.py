@@ -3,6 +3,7 @@ near-duplicate system prompts, and an immutable version for every save."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -336,6 +337,14 @@ def save(
     return character, None
 
 
+def draft_of(character: Character) -> Draft:
+    """A draft of the character as it is now (to change one part of it)."""
+    return Draft(
+        **{name: copy.deepcopy(getattr(character, name)) for name in SNAPSHOT_FIELDS},
+        imported=character.card is not None,
+    )
+
+
 def _apply(character: Character, data: dict[str, Any], now: datetime) -> None:
     for name in SNAPSHOT_FIELDS:
         setattr(character, name, data[name])
@@ -412,7 +421,7 @@ def roll_back(
     if old is None:
         raise CharacterInvalid({"version": _l("Версия не найдена")})
     # A field an older snapshot did not have yet keeps its present value.
-    draft = Draft(**{**{n: getattr(character, n) for n in SNAPSHOT_FIELDS}, **old.data})
+    draft = Draft(**{**draft_of(character).as_dict(), **old.data})
     draft.imported = character.card is not None
     if keep_state:
         draft.state = character.state

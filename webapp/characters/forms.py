@@ -138,3 +138,83 @@ def with_blank_greeting(form: CharacterForm) -> CharacterForm:
     ):
         form.alternate_greetings.append_entry("")
     return form
+
+
+POSITION_LABELS = [
+    SelectChoice("before_char", _l("перед описанием персонажа")),
+    SelectChoice("after_char", _l("после описания персонажа")),
+    SelectChoice("depth", _l("в истории, на глубине")),
+]
+LOGIC_LABELS = [
+    SelectChoice("and_any", _l("и любой из доп. ключей")),
+    SelectChoice("and_all", _l("и все доп. ключи")),
+    SelectChoice("not_any", _l("и ни одного доп. ключа")),
+    SelectChoice("not_all", _l("и не все доп. ключи")),
+]
+
+
+class LoreEntryForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    name = StringField(_l("Название"))
+    keys = StringField(_l("Ключи через запятую (/regex/i — регулярное выражение)"))
+    secondary_keys = StringField(_l("Дополнительные ключи через запятую"))
+    logic = SelectField(_l("Условие"), choices=LOGIC_LABELS, validate_choice=False)
+    content = TextAreaField(_l("Текст записи (@@depth 2 и другие декораторы V3 — в начале)"))
+    position = SelectField(_l("Куда вставлять"), choices=POSITION_LABELS, validate_choice=False)
+    depth = IntegerField(_l("Глубина (сообщений от конца)"), validators=[Optional()])
+    order = IntegerField(_l("Порядок вставки"), validators=[Optional()])
+    priority = IntegerField(_l("Приоритет при нехватке бюджета"), validators=[Optional()])
+    constant = BooleanField(_l("Всегда"))
+    enabled = BooleanField(_l("Включена"))
+    case_sensitive = BooleanField(_l("С учётом регистра"))
+    whole_words = BooleanField(_l("Целые слова"))
+    regex = BooleanField(_l("Ключи — регулярные выражения"))
+    remove = BooleanField(_l("Удалить запись"))
+
+    def values(self) -> dict:
+        number = lambda field, default: int(field.data) if field.data is not None else default  # noqa: E731
+        return {
+            "name": (self.name.data or "").strip(),
+            "keys": self.keys.data or "",
+            "secondary_keys": self.secondary_keys.data or "",
+            "logic": self.logic.data or "and_any",
+            "content": (self.content.data or "").strip(),
+            "position": self.position.data or "after_char",
+            "depth": number(self.depth, 4),
+            "order": number(self.order, 100),
+            "priority": number(self.priority, 0),
+            "constant": bool(self.constant.data),
+            "enabled": bool(self.enabled.data),
+            "case_sensitive": bool(self.case_sensitive.data),
+            "whole_words": bool(self.whole_words.data),
+            "regex": bool(self.regex.data),
+        }
+
+
+class LorebookForm(FlaskForm):
+    scan_depth = IntegerField(
+        _l("Сколько последних сообщений просматривать"), validators=[Optional()]
+    )
+    token_budget = IntegerField(_l("Бюджет, токенов"), validators=[Optional()])
+    recursive = BooleanField(_l("Искать ключи и в тексте сработавших записей"))
+    entries = FieldList(FormField(LoreEntryForm), max_entries=501)
+
+    def fill(self, values: dict, entries: list[dict]) -> None:
+        self.scan_depth.data = values["scan_depth"]
+        self.token_budget.data = values["token_budget"]
+        self.recursive.data = values["recursive"]
+        for shown in [
+            *entries,
+            {"enabled": True, "position": "after_char", "depth": 4, "order": 100, "priority": 0},
+        ]:
+            self.entries.append_entry(shown)
+
+    def settings(self, shown: dict) -> dict:
+        pick = lambda field, name: int(field.data) if field.data is not None else shown[name]  # noqa: E731
+        return {
+            "scan_depth": pick(self.scan_depth, "scan_depth"),
+            "token_budget": pick(self.token_budget, "token_budget"),
+            "recursive": bool(self.recursive.data),
+        }

@@ -18,6 +18,7 @@ SillyTavern's numbers are followed where a card is silent: scan depth 2, inserti
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -349,3 +350,165 @@ def _place(book: Book, chosen) -> Activation:
         else:
             activation.after.append(entry.content)
     return activation
+
+
+# Editing a book in the manager's form: each entry is shown as these values and written back
+# field by field, only where the manager changed something, so every key the card had (its
+# extensions, ids, a tool's own fields) survives an edit.
+FORM_POSITIONS = (BEFORE, AFTER, DEPTH)
+LOGIC_NUMBERS = {name: number for number, name in LOGIC.items()}
+LIMITS = {"depth": (0, 1000), "order": (-100_000, 100_000), "priority": (-100_000, 100_000)}
+BOOK_LIMITS = {"scan_depth": (0, 1000), "token_budget": (0, 100_000)}
+BOOK_KEYS = {
+    "scan_depth": "scan_depth",
+    "token_budget": "token_budget",
+    "recursive": "recursive_scanning",
+}
+FIELD_LABELS = {
+    "scan_depth": _l("сколько последних сообщений просматривать"),
+    "token_budget": _l("бюджет токенов"),
+    "depth": _l("глубина"),
+    "order": _l("порядок вставки"),
+    "priority": _l("приоритет"),
+}
+
+
+def entry_values(raw: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the editor shows it."""
+    parsed = _entry(0, raw)
+    return {
+        "name": str(raw.get("name") or raw.get("comment") or ""),
+        "keys": ", ".join(parsed.keys),
+        "secondary_keys": ", ".join(parsed.secondary),
+        "logic": parsed.logic,
+        "content": raw.get("content") if isinstance(raw.get("content"), str) else "",
+        "constant": _bool(raw.get("constant")),
+        "enabled": _bool(raw.get("enabled"), True) and not raw.get("disable"),
+        "position": parsed.position,
+        "depth": parsed.depth,
+        "order": parsed.order,
+        "priority": parsed.priority,
+        "case_sensitive": parsed.case_sensitive,
+        "whole_words": parsed.whole_words,
+        "regex": parsed.regex,
+    }
+
+
+def book_values(book: dict[str, Any] | None) -> dict[str, Any]:
+    parsed = parse(book)
+    return {
+        "scan_depth": parsed.scan_depth,
+        "token_budget": _int((book or {}).get("token_budget"), DEFAULT_BUDGET_TOKENS),
+        "recursive": parsed.recursive,
+    }
+
+
+def _keys_of(text: str) -> list[str]:
+    return [key.strip() for key in text.split(",") if key.strip()]
+
+
+def _write_entry(entry: dict[str, Any], name: str, value: Any) -> None:
+    ext = entry["extensions"] if isinstance(entry.get("extensions"), dict) else {}
+    entry["extensions"] = ext
+    if name == "name":
+        entry["name"] = value
+        if "comment" in entry:
+            entry["comment"] = value
+    elif name in ("keys", "secondary_keys"):
+        entry[name] = _keys_of(value)
+        if name == "keys" and "key" in entry:
+            entry["key"] = entry["keys"]
+        if name == "secondary_keys":
+            entry["selective"] = bool(entry[name])
+    elif name == "logic":
+        ext["selectiveLogic"] = LOGIC_NUMBERS.get(value, 0)
+    elif name in ("content", "constant", "priority", "case_sensitive"):
+        entry[name] = value
+    elif name == "enabled":
+        entry["enabled"] = value
+        if "disable" in entry:
+            entry["disable"] = not value
+    elif name == "position":
+        if value == DEPTH:
+            ext["position"] = 4  # SillyTavern's "at depth"
+        else:
+            entry["position"] = value
+            if isinstance(ext.get("position"), int):
+                ext["position"] = 0 if value == BEFORE else 1
+    elif name == "depth":
+        ext["depth"] = value
+    elif name == "order":
+        entry["insertion_order"] = value
+    elif name == "whole_words":
+        ext["match_whole_words"] = value
+    elif name == "regex":
+        entry["use_regex"] = value
+
+
+def new_entry(number: int) -> dict[str, Any]:
+    """A V2 entry with every field a reader expects."""
+    return {
+        "id": number,
+        "keys": [],
+        "secondary_keys": [],
+        "content": "",
+        "extensions": {},
+        "enabled": True,
+        "insertion_order": 100,
+        "case_sensitive": False,
+        "name": "",
+        "priority": 0,
+        "comment": "",
+        "selective": False,
+        "constant": False,
+        "position": AFTER,
+    }
+
+
+def edited(
+    book: dict[str, Any] | None, rows: list[dict[str, Any]], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The book after the editor's form: `rows` are the shown entries in order (None as "raw"
+    for a new one), each {"raw", "values", "remove"}; `settings` the book's own values.
+    LorebookInvalid names the entry and the field of a number out of range."""
+    result = copy.deepcopy(book) if book else {"entries": []}
+    for name, (low, high) in BOOK_LIMITS.items():
+        if not low <= settings[name] <= high:
+            raise LorebookInvalid(
+                _l(
+                    "Лорбук: %(field)s — от %(low)s до %(high)s",
+                    field=FIELD_LABELS[name],
+                    low=low,
+                    high=high,
+                )
+            )
+    shown = book_values(book)
+    for name, key in BOOK_KEYS.items():
+        if settings[name] != shown[name]:
+            result[key] = settings[name]
+    entries = []
+    for number, row in enumerate(rows, 1):
+        raw, values = row["raw"], row["values"]
+        if row["remove"] or (
+            raw is None and not (values["content"].strip() or values["keys"].strip())
+        ):
+            continue
+        for name, (low, high) in LIMITS.items():
+            if not low <= values[name] <= high:
+                raise LorebookInvalid(
+                    _l(
+                        "Лорбук, запись %(n)s: %(field)s — от %(low)s до %(high)s",
+                        n=number,
+                        field=FIELD_LABELS[name],
+                        low=low,
+                        high=high,
+                    )
+                )
+        entry = copy.deepcopy(raw) if raw is not None else new_entry(len(entries) + 1)
+        before = entry_values(entry) if raw is not None else {}
+        for name, value in values.items():  # position before depth: the form's order
+            if raw is None or before.get(name) != value:
+                _write_entry(entry, name, value)
+        entries.append(entry)
+    result["entries"] = entries
+    return clean(result)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from webapp.accounts.access import may_override
 from webapp.characters import avatars, cardfile, cards, editor, transfer
+from webapp.characters import lorebook as lore
 from webapp.characters.access import managers_only
 from webapp.characters.avatars import process as process_avatar
-from webapp.characters.forms import CharacterForm, with_blank_greeting
+from webapp.characters.forms import CharacterForm, LorebookForm, with_blank_greeting
 from webapp.characters.models import Character
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
@@ -146,6 +147,66 @@ def restore(character_id: int, number: int):
             _("Версия %(old)s восстановлена как %(new)s", old=number, new=character.version), "ok"
         )
     return redirect(url_for("manage.versions", character_id=character.id))
+
+
+@bp.route("/<int:character_id>/lorebook", methods=["GET", "POST"])
+@managers_only
+def lorebook(character_id: int):
+    """The character's lorebook: its entries in a form (one empty to add, a box to remove), saved
+    as a new version; and, by GET, which entries a message would activate."""
+    character = _character(character_id)
+    entries = list((character.lorebook or {}).get("entries") or [])
+    form = LorebookForm()
+    error = None
+    if form.validate_on_submit():
+        rows = [
+            {
+                "raw": entries[index] if index < len(entries) else None,
+                "values": entry.form.values(),
+                "remove": bool(entry.form.remove.data),
+            }
+            for index, entry in enumerate(form.entries)
+        ]
+        try:
+            draft = editor.draft_of(character)
+            draft.lorebook = lore.edited(
+                character.lorebook, rows, form.settings(lore.book_values(character.lorebook))
+            )
+            editor.save(
+                db.session,
+                draft,
+                author_id=current_user.id,
+                now=utcnow(),
+                character=character,
+                confirm_similar=True,  # the lorebook does not change what is compared
+                keep_state=_moderated(character),
+            )
+        except lore.LorebookInvalid as exc:
+            db.session.rollback()
+            error = exc.message
+        except editor.CharacterInvalid as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("Лорбук сохранён: версия %(n)s", n=character.version), "ok")
+            return redirect(url_for("manage.lorebook", character_id=character.id))
+    elif request.method == "GET":
+        form.fill(lore.book_values(character.lorebook), [lore.entry_values(e) for e in entries])
+    message = request.args.get("message", "")[:2000]
+    activation = None
+    if message.strip():
+        activation = lore.activate(lore.parse(character.lorebook), [message])
+    return render(
+        "manage/lorebook.html",
+        "manage/_lorebook.html",
+        422 if error or request.method == "POST" else 200,
+        character=character,
+        form=form,
+        error=error,
+        message=message,
+        activation=activation,
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
