@@ -197,6 +197,9 @@ def main() -> int:
     from tests.bench.characters import measure as measure_characters
 
     results.update(measure_characters(app, timed, percentile))
+    from tests.bench.cards import measure as measure_cards
+
+    results.update(measure_cards(app))
     from tests.bench.monitoring import measure as measure_monitoring
 
     results.update(measure_monitoring(app, timed, percentile, signed_in_client))

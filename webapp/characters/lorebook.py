@@ -239,39 +239,63 @@ def _decorators(content: str) -> tuple[str, dict[str, str]]:
     return "\n".join(lines).strip() if found else content.strip(), found
 
 
+class Scan:
+    """Text to look for keys in, with its casefolded form made once: a plain key is a substring
+    test (fast), only patterns and whole words go through the regex engine."""
+
+    __slots__ = ("_folded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: str | None = None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.text.casefold()
+        return self._folded
+
+
 @lru_cache(maxsize=4096)
 def _matcher(key: str, case_sensitive: bool, whole_words: bool, regex: bool):
-    """A compiled search for one key (cached: a book's keys are few and prompts many)."""
+    """A test of one key against a Scan (cached: a book's keys are few and prompts many)."""
     flags = 0 if case_sensitive else re.IGNORECASE
     literal = re.fullmatch(r"/(.+)/([imsux]*)", key, re.DOTALL)
     try:
         if literal:
             for letter in literal.group(2):
                 flags |= {"i": re.I, "m": re.M, "s": re.S, "u": 0, "x": re.X}[letter]
-            return re.compile(literal.group(1), flags).search
+            search = re.compile(literal.group(1), flags).search
+            return lambda scan: search(scan.text) is not None
         if regex:
-            return re.compile(key, flags).search
+            search = re.compile(key, flags).search
+            return lambda scan: search(scan.text) is not None
     except re.error:
-        return lambda text: None  # a broken pattern matches nothing rather than failing a reply
-    pattern = re.escape(key.strip())
-    if whole_words and re.fullmatch(r"\w+", key.strip()):
-        pattern = rf"(?<!\w){pattern}(?!\w)"
-    return re.compile(pattern, flags).search
+        return lambda scan: False  # a broken pattern matches nothing rather than failing a reply
+    plain = key.strip()
+    if whole_words and re.fullmatch(r"\w+", plain):
+        search = re.compile(rf"(?<!\w){re.escape(plain)}(?!\w)", flags).search
+        return lambda scan: search(scan.text) is not None
+    if case_sensitive:
+        return lambda scan: plain in scan.text
+    folded = plain.casefold()
+    return lambda scan: folded in scan.folded
 
 
-def _hit(entry: Entry, keys: tuple[str, ...], text: str) -> list[bool]:
+def _hit(entry: Entry, keys: tuple[str, ...], scan: Scan) -> list[bool]:
     return [
-        bool(_matcher(key, entry.case_sensitive, entry.whole_words, entry.regex)(text))
-        for key in keys
+        _matcher(key, entry.case_sensitive, entry.whole_words, entry.regex)(scan) for key in keys
     ]
 
 
-def _matches(entry: Entry, text: str) -> bool:
-    if not any(_hit(entry, entry.keys, text)):
+def _matches(entry: Entry, scan: Scan) -> bool:
+    if not any(
+        _matcher(k, entry.case_sensitive, entry.whole_words, entry.regex)(scan) for k in entry.keys
+    ):
         return False
     if not (entry.selective and entry.secondary):
         return True
-    found = _hit(entry, entry.secondary, text)
+    found = _hit(entry, entry.secondary, scan)
     return {
         "and_any": any(found),
         "and_all": all(found),
@@ -295,12 +319,12 @@ def activate(book: Book, messages: list[str], *, turn: int | None = None) -> Act
             chosen[entry.number] = entry
         elif entry.keys:
             candidates.append(entry)
-    texts: dict[int, str] = {}
+    texts: dict[int, Scan] = {}
 
-    def scanned(depth: int | None) -> str:
+    def scanned(depth: int | None) -> Scan:
         depth = book.scan_depth if depth is None or depth < 0 else depth
         if depth not in texts:
-            texts[depth] = "\n".join(messages[-depth:]) if depth else ""
+            texts[depth] = Scan("\n".join(messages[-depth:]) if depth else "")
         return texts[depth]
 
     for entry in candidates:
@@ -309,7 +333,7 @@ def activate(book: Book, messages: list[str], *, turn: int | None = None) -> Act
     if book.recursive:
         fresh = list(chosen.values())
         for _ in range(MAX_RECURSION):
-            text = "\n".join(e.content for e in fresh if not e.prevent_recursion)
+            text = Scan("\n".join(e.content for e in fresh if not e.prevent_recursion))
             fresh = [
                 entry
                 for entry in candidates
