@@ -72,18 +72,17 @@ def upgrade() -> None:
         "characters", sa.Column("tags_text_new", sa.Text(), nullable=False, server_default="")
     )
     bind = op.get_bind()
+    json_columns = ("examples", "card", "lorebook")
     table = sa.table(
         "characters",
+        *(sa.column(name, sa.JSON()) for name in json_columns),
         *(
             sa.column(name)
             for name in (
                 "id",
                 "system_prompt",
-                "examples",
-                "card",
                 "tags_text",
                 "tags_text_new",
-                "lorebook",
                 "definition_key",
                 *TEXTS,
             )

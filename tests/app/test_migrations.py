@@ -79,3 +79,71 @@ def test_personal_data_already_stored_is_encrypted_by_the_upgrade(engine):
             connection.execute(text("DELETE FROM device_sessions WHERE id = 's9001'"))
             connection.execute(text("DELETE FROM users WHERE id = 9001"))
             command.upgrade(alembic_config(connection), "head")
+
+
+def test_characters_imported_before_get_their_cards_fields(engine):
+    """A card imported by the first importer (its fields only in `card`, the site's default
+    prompt written in) comes out of the upgrade with its definition as columns, no default
+    prompt, and a definition key; a native character keeps its prompt."""
+    import json
+
+    from sqlalchemy import text
+
+    from webapp.characters.editor import definition_key
+
+    old = {
+        "spec": "chara_card_v2",
+        "card": {
+            "spec": "chara_card_v2",
+            "data": {
+                "name": "Старая",
+                "description": "Длинное описание для модели.",
+                "personality": "Тихая.",
+                "mes_example": "<START>\n{{user}}: Привет\n{{char}}: Здравствуй",
+                "character_book": {"entries": [{"keys": ["сад"], "content": "Сад."}]},
+            },
+        },
+        "mapped": {},
+    }
+    insert = text(
+        "INSERT INTO characters (id, name, name_key, description, system_prompt, greeting,"
+        " alternate_greetings, temperature, max_length, examples, filters, tags, tags_text,"
+        " version, card, state, created_at, updated_at) VALUES (:id, :name, :key, '', :prompt,"
+        " '', '[]', 0.8, 2000, '[]', '[]', '[]', '|сад|', 1, :card, 'draft',"
+        " '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+    )
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "e5f9a3c1d8b6")
+            default = "Ты — {{char}}. Отвечай от лица персонажа и оставайся в образе."
+            first = {"id": 9101, "name": "Старая", "key": "старая", "prompt": default}
+            connection.execute(insert, {**first, "card": json.dumps(old)})
+            second = {"id": 9102, "name": "Своя", "key": "своя", "prompt": "Ты садовница."}
+            connection.execute(insert, {**second, "card": None})
+            command.upgrade(alembic_config(connection), "head")
+            rows = {
+                row.id: row
+                for row in connection.execute(
+                    text(
+                        "SELECT id, system_prompt, definition, personality, mes_example,"
+                        " lorebook, definition_key, tags_text FROM characters WHERE id > 9100"
+                    )
+                )
+            }
+        imported, native = rows[9101], rows[9102]
+        assert (
+            imported.system_prompt == "" and imported.definition == "Длинное описание для модели."
+        )
+        assert imported.personality == "Тихая." and imported.mes_example.startswith("<START>")
+        lorebook = (
+            imported.lorebook
+            if isinstance(imported.lorebook, dict)
+            else json.loads(imported.lorebook)
+        )
+        assert lorebook["entries"][0]["keys"] == ["сад"] and imported.tags_text == "|сад|"
+        assert imported.definition_key == definition_key(dict(imported._mapping, examples=[]))
+        assert native.system_prompt == "Ты садовница."
+        assert native.definition_key == definition_key({"system_prompt": "Ты садовница."})
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM characters WHERE id > 9100"))
