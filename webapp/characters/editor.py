@@ -40,17 +40,10 @@ DEFINITION_FIELDS = (
     "mes_example",
     "post_history",
 )
+# The editor's text fields, in the form's order.
+TEXT_FIELDS = ("name", "nickname", "description", *DEFINITION_FIELDS, "greeting")
 SNAPSHOT_FIELDS = (
-    "name",
-    "description",
-    "system_prompt",
-    "definition",
-    "personality",
-    "scenario",
-    "mes_example",
-    "post_history",
-    "nickname",
-    "greeting",
+    *TEXT_FIELDS,
     "alternate_greetings",
     "temperature",
     "max_length",

@@ -19,7 +19,13 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.characters.editor import FILTERS, IMPORTED_MAX_GREETINGS, MAX_EXAMPLES, Draft
+from webapp.characters.editor import (
+    FILTERS,
+    IMPORTED_MAX_GREETINGS,
+    MAX_EXAMPLES,
+    TEXT_FIELDS,
+    Draft,
+)
 
 
 class ExampleForm(FlaskForm):
@@ -80,16 +86,7 @@ class CharacterForm(FlaskForm):
         """The draft in the form; for a saved character, what the form does not edit (its
         lorebook) is kept, and an imported card's own limits apply."""
         return Draft(
-            name=self.name.data or "",
-            nickname=self.nickname.data or "",
-            description=self.description.data or "",
-            system_prompt=self.system_prompt.data or "",
-            definition=self.definition.data or "",
-            personality=self.personality.data or "",
-            scenario=self.scenario.data or "",
-            mes_example=self.mes_example.data or "",
-            post_history=self.post_history.data or "",
-            greeting=self.greeting.data or "",
+            **{name: getattr(self, name).data or "" for name in TEXT_FIELDS},
             alternate_greetings=[g or "" for g in self.alternate_greetings.data],
             lorebook=character.lorebook if character is not None else None,
             imported=character is not None and character.card is not None,
@@ -105,18 +102,7 @@ class CharacterForm(FlaskForm):
 
     def fill(self, character) -> None:
         self.character_id.data = str(character.id)
-        for name in (
-            "name",
-            "nickname",
-            "description",
-            "system_prompt",
-            "definition",
-            "personality",
-            "scenario",
-            "mes_example",
-            "post_history",
-            "greeting",
-        ):
+        for name in TEXT_FIELDS:
             getattr(self, name).data = getattr(character, name)
         while self.alternate_greetings.entries:
             self.alternate_greetings.pop_entry()
