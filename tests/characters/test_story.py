@@ -269,3 +269,11 @@ def test_a_manager_edits_the_lorebook_without_script_and_tests_it(client, login_
     assert response.status_code == 422 and "глубина — от 0 до 1000" in response.get_data(
         as_text=True
     )
+
+
+def test_wyvernchat_lexicon_entries_count_as_entries():
+    found = lorebook.activate(
+        book(entry("король", ["King"]), lexicon=[entry("магия", ["mage"])]),
+        ["the mage and the King"],
+    )
+    assert found.names == ["король", "магия"]

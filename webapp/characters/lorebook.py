@@ -150,7 +150,8 @@ def parse(book: dict[str, Any] | None) -> Book:
     if not book:
         return Book(())
     entries = []
-    for number, raw in enumerate(_list(book.get("entries")), 1):
+    # WyvernChat exports keep most of a book in a `lexicon` list of entries of the same shape.
+    for number, raw in enumerate([*_list(book.get("entries")), *_list(book.get("lexicon"))], 1):
         if not isinstance(raw, dict) or not _bool(raw.get("enabled"), True) or raw.get("disable"):
             continue
         entries.append(_entry(number, raw))
