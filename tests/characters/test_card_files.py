@@ -268,3 +268,52 @@ def test_hostile_files_cost_bounded_memory_and_time(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     worst = float(result.stdout.split()[-1])
     assert worst < 1.0, f"a hostile file took {worst} s"
+
+
+def world_info_upload(client, character_id: int, blob: bytes):
+    path = f"/manage/characters/{character_id}/lorebook"
+    return client.post(
+        f"{path}/world-info",
+        data={"csrf_token": csrf_token(client, path), "world_info": (io.BytesIO(blob), "wi.json")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_world_info_entries_join_a_lorebook_and_activate(client, login_as, db_session):
+    login_as("manager")
+    upload(client, json.dumps(SMALL).encode(), "small.json")
+    character = newest(db_session)
+    world = {
+        "entries": {
+            "0": {"uid": 0, "key": ["Каскад"], "keysecondary": [], "comment": "Каскад",
+                  "content": "В 2042 году рухнули сети.", "position": 0, "order": 5,
+                  "disable": False, "selectiveLogic": 0, "excludeRecursion": False},
+            "1": {"uid": 1, "key": ["пустошь"], "content": "Пустошь.", "position": 4, "depth": 2},
+        }
+    }  # fmt: skip
+    response = world_info_upload(client, character.id, json.dumps(world).encode())
+    assert response.status_code == 302
+    character = newest(db_session)
+    assert len(character.lorebook["entries"]) == 2
+    messages, _ = build_prompt(
+        Definition.of(character), [Turn(1, "user", "Что был за каскад? Пустошь?")], user_name="В"
+    )
+    assert "В 2042 году рухнули сети." in messages[0]["content"]
+    assert {"role": "system", "content": "Пустошь."} in messages
+    refused = world_info_upload(client, character.id, b'{"name": "not a world"}')
+    assert refused.status_code == 302
+    assert "нет записей World Info" in client.get(refused.location).get_data(as_text=True)
+
+
+@needs_set
+@pytest.mark.parametrize(
+    "name", ["neotavern_Vesper_worldinfo.json", "st_worldinfo_The_Long_Reclamation.json"]
+)
+def test_real_world_info_files_join_a_lorebook(client, login_as, db_session, name):
+    login_as("manager")
+    upload(client, json.dumps(SMALL).encode(), "small.json")
+    character = newest(db_session)
+    world = json.loads((CARDS / name).read_text(encoding="utf-8"))
+    assert world_info_upload(client, character.id, (CARDS / name).read_bytes()).status_code == 302
+    entries = newest(db_session).lorebook["entries"]
+    assert len(entries) == len(world["entries"]) and all(e["content"] for e in entries)

@@ -225,8 +225,8 @@ def test_a_manager_cannot_republish_what_a_moderator_hid(client, login_as, db_se
     restore = f"/manage/characters/{character.id}/versions/1/restore"
     client.post(restore, data={"csrf_token": csrf_token(client, f"{path}/versions")})
     lore = f"{path}/lorebook"
-    client.post(lore, data={"csrf_token": csrf_token(client, lore), "entries-0-keys": "море",
-                            "entries-0-content": "Море шумит.", "entries-0-enabled": "y"})  # fmt: skip
+    entry = {"entries-0-keys": "море", "entries-0-content": "Море шумит.", "entries-0-enabled": "y"}
+    client.post(lore, data={"csrf_token": csrf_token(client, lore), **entry})
     db_session.expire_all()
     character = db_session.get(Character, character.id)
     assert character.state == "hidden" and character.lorebook["entries"][0]["keys"] == ["море"]

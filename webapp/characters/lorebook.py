@@ -537,3 +537,48 @@ def edited(
         entries.append(entry)
     result["entries"] = entries
     return clean(result)
+
+
+def from_world_info(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries of a standalone SillyTavern World Info file as character-book entries (the
+    shape SillyTavern itself writes into a card), each keeping its own fields in extensions."""
+    entries = world.get("entries")
+    if isinstance(entries, dict):
+        entries = list(entries.values())
+    if not isinstance(entries, list):
+        raise LorebookInvalid(_l("Лорбук: в файле нет записей World Info"))
+    converted = []
+    for raw in entries:
+        if not isinstance(raw, dict):
+            continue
+        position = raw.get("position")
+        converted.append(
+            {
+                "id": raw.get("uid", len(converted)),
+                "keys": _list(raw.get("key", raw.get("keys"))),
+                "secondary_keys": _list(raw.get("keysecondary", raw.get("secondary_keys"))),
+                "comment": raw.get("comment") or "",
+                "name": raw.get("comment") or raw.get("name") or "",
+                "content": raw.get("content") if isinstance(raw.get("content"), str) else "",
+                "constant": _bool(raw.get("constant")),
+                "selective": _bool(raw.get("selective")),
+                "insertion_order": _int(raw.get("order", raw.get("insertion_order")), 100),
+                "enabled": not raw.get("disable", False),
+                "position": BEFORE if position in (0, BEFORE) else AFTER,
+                "case_sensitive": _bool(raw.get("caseSensitive", raw.get("case_sensitive"))),
+                "priority": _int(raw.get("priority"), 0),
+                "extensions": {
+                    **(raw.get("extensions") if isinstance(raw.get("extensions"), dict) else {}),
+                    "position": position
+                    if isinstance(position, int)
+                    else (0 if position == BEFORE else 1),
+                    "depth": _int(raw.get("depth"), DEFAULT_DEPTH),
+                    "selectiveLogic": _int(raw.get("selectiveLogic"), 0),
+                    "exclude_recursion": _bool(raw.get("excludeRecursion")),
+                    "prevent_recursion": _bool(raw.get("preventRecursion")),
+                    "match_whole_words": raw.get("matchWholeWords"),
+                    "scan_depth": raw.get("scanDepth"),
+                },
+            }
+        )
+    return converted

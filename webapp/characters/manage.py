@@ -209,6 +209,42 @@ def lorebook(character_id: int):
     )
 
 
+@bp.post("/<int:character_id>/lorebook/world-info")
+@upload_limit(cardfile.MAX_FILE_BYTES)
+@managers_only
+def lorebook_world_info(character_id: int):
+    """Entries from a SillyTavern World Info file, added after the lorebook's own."""
+    character = _character(character_id)
+    upload = request.files.get("world_info")
+    try:
+        if upload is None or not upload.filename:
+            raise lore.LorebookInvalid(_("Файл World Info: выберите файл"))
+        added = lore.from_world_info(cardfile.parse_json(upload.read(cardfile.MAX_CARD_BYTES + 1)))
+        draft = editor.draft_of(character)
+        book = dict(character.lorebook or {"entries": []})
+        book["entries"] = [*(book.get("entries") or []), *added]
+        draft.lorebook = book
+        editor.save(
+            db.session,
+            draft,
+            author_id=current_user.id,
+            now=utcnow(),
+            character=character,
+            confirm_similar=True,
+            keep_state=_moderated(character),
+        )
+    except lore.LorebookInvalid as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    except editor.CharacterInvalid as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Добавлено записей: %(n)s (версия %(v)s)", n=len(added), v=character.version), "ok")
+    return redirect(url_for("manage.lorebook", character_id=character.id))
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @upload_limit(cardfile.MAX_FILE_BYTES)  # a card PNG is often larger than other uploads
 @managers_only
