@@ -189,3 +189,16 @@ def test_greeting_macros_are_filled_for_the_person(client, login_as, db_session)
     dialog = chat.start_dialog(db_session, person.id, imported(db_session, "Кот"), utcnow(), "Оля")
     first = db_session.scalar(select(Message).where(Message.dialog_id == dialog.id))
     assert first.text == "Мур, Оля! Я Кот."
+
+
+def test_a_hybrids_root_mirror_follows_a_change_in_every_format(client, login_as, db_session):
+    login_as("manager")
+    hybrid = {**V2, "name": V2["data"]["name"], "description": V2["data"]["description"]}
+    upload(client, json.dumps(hybrid).encode(), "hybrid.json")
+    character = imported(db_session)
+    character.definition = "Новое описание."
+    db_session.commit()
+    for kind in ("json", "v2.json", "v3.json"):
+        card = client.get(f"/manage/characters/{character.id}/card.{kind}").json
+        assert card["description"] == card["data"]["description"] == "Новое описание.", kind
+        assert card["name"] == "Лиса Алиса"

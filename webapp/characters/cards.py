@@ -186,13 +186,9 @@ def export(character: Any, target: str | None = None) -> dict[str, Any]:
         write(card, source, values)
         return card
     if original and source in ("v2", "v3"):
-        data = copy.deepcopy(original["data"])
-        write({"data": data}, "v2", values)
-        root = {
-            k: copy.deepcopy(v)
-            for k, v in original.items()
-            if k not in ("spec", "spec_version", "data")
-        }
+        root = copy.deepcopy(original)
+        write(root, source, values)  # the data and a hybrid's root mirror
+        data = root.pop("data")
     else:
         root = {}
         if original and source == "v1":  # a V1 card becomes a hybrid, its root kept
