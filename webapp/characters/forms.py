@@ -59,7 +59,7 @@ class CharacterForm(FlaskForm):
     personality = TextAreaField(_l("Характер"))
     scenario = TextAreaField(_l("Сценарий"))
     mes_example = TextAreaField(
-        _l("Примеры диалога в формате карточки (<START>, {{user}}:, {{char}}:)")
+        _l("Примеры диалога в формате карточки (блоки START, строки {{user}}: и {{char}}:)")
     )
     post_history = TextAreaField(_l("Инструкции после истории"))
     greeting = TextAreaField(_l("Приветствие"))
@@ -79,7 +79,7 @@ class CharacterForm(FlaskForm):
     )
     tags = StringField(_l("Теги через запятую"))
     state = SelectField(_l("Состояние"), choices=STATE_LABELS, validate_choice=False)
-    confirm_similar = BooleanField(_l("Да, сохранить, хотя промпт похож"))
+    confirm_similar = BooleanField(_l("Да, сохранить, хотя определение похоже"))
     avatar = FileField(_l("Аватар: PNG, JPEG или WebP до 2 МБ"))
 
     def to_draft(self, character=None) -> Draft:

@@ -16,6 +16,7 @@ from webapp.characters.access import managers_only
 from webapp.characters.avatars import process as process_avatar
 from webapp.characters.forms import CharacterForm, LorebookForm, with_blank_greeting
 from webapp.characters.models import Character
+from webapp.characters.story import DEFAULT_PROMPT
 from webapp.db import utcnow
 from webapp.extensions import db, get_settings
 from webapp.forms import attach_errors, upload_limit
@@ -110,6 +111,7 @@ def _edit(character: Character | None):
         character=character,
         similar=similar,
         locked=_moderated(character),
+        default_prompt=DEFAULT_PROMPT,
     )
 
 
