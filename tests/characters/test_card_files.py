@@ -317,3 +317,52 @@ def test_real_world_info_files_join_a_lorebook(client, login_as, db_session, nam
     assert world_info_upload(client, character.id, (CARDS / name).read_bytes()).status_code == 302
     entries = newest(db_session).lorebook["entries"]
     assert len(entries) == len(world["entries"]) and all(e["content"] for e in entries)
+
+
+@needs_set
+@pytest.mark.parametrize(
+    "name", ["chub_Comely_Vigorous_two_chara_chunks.png", "tavernai_Saul_Goodman_v1.png"]
+)
+def test_a_persons_message_sends_the_whole_card_to_the_model(client, login_as, db_session, name):
+    """What the node receives for a reply in a person's dialog (the queued job's messages):
+    the card's parts in the story-string order, the examples as turns, the lorebook entry the
+    message names, the message, the post-history instructions last."""
+    from tests.queued import waiting_jobs
+
+    login_as("manager")
+    path = CARDS / name
+    upload(client, path.read_bytes(), path.name)
+    character = newest(db_session)
+    character.state = "published"
+    db_session.commit()
+    data = original_card(path).get("data") or original_card(path)
+    entries = (data.get("character_book") or {}).get("entries") or []
+    named = next(
+        (e for e in entries if e.get("keys") and e["keys"][0].strip() and not e.get("selective")),
+        None,
+    )
+    text = f"Расскажи про {named['keys'][0]}" if named else "Привет"
+    token = csrf_token(client, f"/characters/{character.id}")
+    dialog = client.post(f"/characters/{character.id}/dialogs", data={"csrf_token": token})
+    dialog_id = int(dialog.headers["Location"].rsplit("/", 1)[1])
+    token = csrf_token(client, f"/chat/{dialog_id}")
+    client.post(f"/chat/{dialog_id}/messages", data={"message": text, "csrf_token": token})
+    messages = waiting_jobs(db_session)[-1]["messages"]
+    system = messages[0]["content"]
+    parts = [
+        data.get(key) or "" for key in ("system_prompt", "description", "personality", "scenario")
+    ]
+    places = [
+        system.find(part.strip()[:40]) for part in parts if part.strip() and "{{" not in part[:40]
+    ]
+    assert -1 not in places and places == sorted(places)
+    assert any(m["role"] == "assistant" for m in messages[1:-2])  # examples and greeting
+    user_turns = [m for m in messages if m["role"] == "user"]
+    assert user_turns[-1]["content"] == text
+    if named:  # it, or what outranked it within the book's token budget, is in the prompt
+        sent = "\n".join(m["content"] for m in messages)
+        assert any(e["content"].strip()[:40] in sent for e in entries if e.get("content"))
+    after = data.get("post_history_instructions")
+    if after:
+        assert messages[-1]["role"] == "system" and after.strip()[:30] in messages[-1]["content"]
+    assert "{{char}}" not in json.dumps(messages, ensure_ascii=False)

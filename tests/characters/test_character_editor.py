@@ -114,7 +114,7 @@ def test_a_near_duplicate_needs_confirmation(client, login_as, db_session):
     close = PROMPT.replace("Степан", "Семён")
     first = client.post(path, data=form_data(client, path, name="Семён", system_prompt=close))
     page = first.get_data(as_text=True)
-    assert first.status_code == 422 and "похож на «Степан» на" in page
+    assert first.status_code == 422 and "похоже на «Степан» на" in page
     assert db_session.scalar(select(Character).where(Character.name == "Семён")) is None
     confirmed = client.post(
         path, data=form_data(client, path, name="Семён", system_prompt=close, confirm_similar="y")
