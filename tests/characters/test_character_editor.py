@@ -231,3 +231,22 @@ def test_a_manager_cannot_republish_what_a_moderator_hid(client, login_as, db_se
     character = db_session.get(Character, character.id)
     assert character.state == "hidden" and character.lorebook["entries"][0]["keys"] == ["море"]
     assert character.version == 3  # the rollback and the lorebook were saved, hidden still
+
+
+def test_a_bad_avatar_is_reported_with_every_other_problem(client, login_as, db_session):
+    import io
+
+    login_as("manager")
+    path = "/manage/characters/new"
+    data = form_data(client, path, name="Я", system_prompt="")
+    data["avatar"] = (io.BytesIO(b"not an image"), "face.png")
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for message in (
+        "Аватар: файл не читается",
+        "Имя: от 2 до 50",
+        "Системный промпт: от 1 до 2000",
+    ):
+        assert message in page, message
+    assert db_session.scalar(select(Character).where(Character.name == "Я")) is None
