@@ -68,10 +68,12 @@ def flavour(card: dict[str, Any]) -> str:
     if isinstance(card.get("name"), str):
         return "v1"
     if "entries" in card:
-        raise CardInvalid(_l(
+        raise CardInvalid(
+            _l(
                 "Файл карточки: это лорбук (World Info), а не карточка персонажа — добавьте его "
                 "на странице «Лорбук» персонажа"
-            ))
+            )
+        )
     raise CardInvalid(_l("Файл карточки: в нём нет персонажа (нет поля name)"))
 
 

@@ -30,6 +30,9 @@ IMPORTED_MAX_CHARS = 50_000
 IMPORTED_MAX_GREETINGS = 50
 IMPORTED_MAX_TAGS = 50
 NEAR_DUPLICATE = 0.7  # a reworded prompt scored about 0.76 in our tests
+# The near-duplicate index reads the start of each definition: the index is refitted on every
+# catalogue change, and a catalogue of long imported cards would make that refit slow.
+SIMILARITY_CHARS = 4000
 # What the model reads of a character (besides the lorebook): the "system configuration" two
 # characters may not share.
 DEFINITION_FIELDS = (
@@ -253,7 +256,9 @@ def _prompt_index(session: Session) -> dict[str, Any] | None:
     index = None
     if rows:
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
-        matrix = vectorizer.fit_transform([definition_text(row._mapping) for row in rows])
+        matrix = vectorizer.fit_transform(
+            [definition_text(row._mapping)[:SIMILARITY_CHARS] for row in rows]
+        )
         index = {
             "ids": [row.id for row in rows],
             "names": [row.name for row in rows],
@@ -269,7 +274,7 @@ def most_similar(session: Session, draft: Draft, character_id: int | None) -> Si
     index = _prompt_index(session)
     if index is None:
         return None
-    query = index["vectorizer"].transform([definition_text(draft)])
+    query = index["vectorizer"].transform([definition_text(draft)[:SIMILARITY_CHARS]])
     scores = (index["matrix"] @ query.T).toarray().ravel()  # rows are L2-normalised
     best = None
     for position in scores.argsort()[::-1]:
