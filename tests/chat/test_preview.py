@@ -47,3 +47,29 @@ def test_preview_checks_the_draft_and_is_private(app, client, login_as):
         as_text=True
     )
     assert client.get("/manage/characters/preview/nope").status_code == 404
+
+
+def test_a_preview_waiting_for_an_offline_ai_says_so_keeps_its_message_and_can_be_dropped(
+    app, client, login_as, db_session
+):
+    from tests.conftest import csrf_token
+    from tests.queued import waiting_jobs
+
+    clear_queue(db_session)
+    login_as("manager")
+    data = form_data(client, "/manage/characters/new", name="Черновой")
+    data["preview_message"] = "Ты здесь?"
+    client.post("/manage/characters/preview", data=data)
+    job_id = waiting_jobs(db_session)[-1]["job_id"]
+    page = client.get(f"/manage/characters/preview/{job_id}").get_data(as_text=True)
+    assert "ИИ недоступен" in page  # no node has said anything: offline
+    assert "Ты здесь?" in page  # the message stays on every refresh
+    token = csrf_token(client, f"/manage/characters/preview/{job_id}")
+    dropped = client.post(
+        f"/manage/characters/preview/{job_id}/cancel", data={"csrf_token": token}
+    ).get_data(as_text=True)
+    assert "ответ остановлен" in dropped and "Ты здесь?" in dropped
+    assert waiting_jobs(db_session) == []
+    login_as("manager")  # another manager may not touch it
+    assert client.post(f"/manage/characters/preview/{job_id}/cancel", data={
+        "csrf_token": csrf_token(client, "/manage/characters")}).status_code == 404  # fmt: skip

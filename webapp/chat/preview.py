@@ -15,7 +15,7 @@ from webapp.characters.filters import mask, settled
 from webapp.characters.story import Definition
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.replies import REPLY_MAX, generation_parameters
-from webapp.inference import jobs
+from webapp.inference import jobs, queue
 from webapp.inference.queue import Priority, QueuedJob
 
 KIND = "preview"
@@ -35,7 +35,13 @@ def start(
     job_id = uuid.uuid4().hex
     bus.set(
         _key(job_id),
-        {"state": "queued", "text": "", "user_id": user_id, "filters": list(draft.filters)},
+        {
+            "state": "queued",
+            "text": "",
+            "user_id": user_id,
+            "filters": list(draft.filters),
+            "message": message,  # shown again on every refresh of the preview
+        },
         ttl=KEEP_SECONDS,
     )
     jobs.submit(
@@ -61,6 +67,19 @@ def state(bus: Bus, job_id: str, user_id: int) -> dict[str, Any] | None:
     if record["state"] == "streaming":
         text = jobs.partial(bus, job_id)[0]
         record["text"] = mask(text[: settled(text)], record.get("filters", []))
+    return record
+
+
+def cancel(session: Session, bus: Bus, job_id: str, user_id: int) -> dict[str, Any] | None:
+    """The manager stops waiting: a queued preview leaves the queue now, a running one when
+    its node has stopped (the handler then records it as cancelled)."""
+    record = state(bus, job_id, user_id)
+    if record is None:
+        return None
+    waiting = record["state"] in ("queued", "streaming")
+    if waiting and jobs.cancel(session, bus, job_id) != queue.RUNNING:
+        record = {**record, "state": "cancelled"}
+        bus.set(_key(job_id), record, ttl=KEEP_SECONDS)
     return record
 
 

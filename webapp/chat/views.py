@@ -250,15 +250,7 @@ def preview():
             )
             db.session.commit()
     state = previews.state(get_bus(), job_id, current_user.id) if job_id else None
-    return render(
-        "manage/preview.html",
-        "manage/_preview.html",
-        422 if error else 200,
-        job_id=job_id,
-        state=state,
-        error=error,
-        message=message,
-    )
+    return _preview_page(job_id, state or {"message": message}, 422 if error else 200, error)
 
 
 @bp.get("/manage/characters/preview/<job_id>")
@@ -267,11 +259,28 @@ def preview_state(job_id: str):
     state = previews.state(get_bus(), job_id, current_user.id)
     if state is None:
         abort(404)
+    return _preview_page(job_id, state)
+
+
+@bp.post("/manage/characters/preview/<job_id>/cancel")
+@managers_only
+def preview_cancel(job_id: str):
+    """Stop waiting for a preview (the AI may be offline for a long while)."""
+    state = previews.cancel(db.session, get_bus(), job_id, current_user.id)
+    if state is None:
+        abort(404)
+    db.session.commit()
+    return _preview_page(job_id, state)
+
+
+def _preview_page(job_id: str, state: dict, status: int = 200, error: str | None = None):
     return render(
         "manage/preview.html",
         "manage/_preview.html",
+        status,
         job_id=job_id,
         state=state,
-        error=None,
-        message=None,
+        error=error,
+        message=state.get("message") if state else None,
+        ai_state=read_status(get_bus()).get("state"),
     )
