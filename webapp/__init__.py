@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from webapp.accounts.privacy import add_exporter
     from webapp.accounts.views import bp as accounts
     from webapp.admin.configure import bp as admin_settings
     from webapp.admin.panel import bp as admin_panel
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
     from webapp.chat.preview import PreviewJobs
+    from webapp.chat.privacy import export_dialogs
     from webapp.chat.socket import bp as chat_socket
     from webapp.chat.summaries import KIND as SUMMARY_KIND
     from webapp.chat.summaries import WrittenSummaries
@@ -117,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.inference.views import bp as inference
     from webapp.maintenance.views import bp as maintenance
     from webapp.maintenance.views import windows as maintenance_windows
+    from webapp.moderation.privacy import export_reports
     from webapp.moderation.views import bp as moderation
     from webapp.monitoring.collector import add_round, ensure_collector
     from webapp.monitoring.views import bp as monitoring
@@ -147,3 +150,6 @@ def _register_blueprints(app: Flask) -> None:
     register_job_handler(app, "chat_reply", ChatReplies(app))
     register_job_handler(app, "preview", PreviewJobs(app.extensions["mehhost.bus"]))
     register_job_handler(app, SUMMARY_KIND, WrittenSummaries(app))
+    # A person's data export: each domain hands over what it holds about them.
+    add_exporter(app, "dialogs", export_dialogs)
+    add_exporter(app, "reports", export_reports)

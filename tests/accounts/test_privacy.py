@@ -78,3 +78,40 @@ def test_logs_are_purged_after_their_retention(worker_app, db_session):
     removed = purge_logs.call_local()
     assert removed == {"security": 1, "business": 1, "system": 1, "audit": 0, "metric_points": 0}
     assert [e.event for e in db_session.scalars(select(LogEntry))] == ["recent", "recent"]
+
+
+def test_the_export_holds_the_persons_dialogs_messages_favorites_and_reports(
+    client, login_as, db_session
+):
+    from webapp.characters.editor import Draft, save
+    from webapp.chat import service as chat
+    from webapp.chat.models import Favorite, Message, Role, Status
+    from webapp.moderation.models import MessageReport
+
+    person = login_as("user", email="talk@example.ru")
+    character, _ = save(
+        db_session,
+        Draft(name="Собеседник", system_prompt="Ты собеседник.", greeting="Привет, {{user}}!"),
+        author_id=None,
+        now=utcnow(),
+    )
+    dialog = chat.start_dialog(db_session, person.id, character, utcnow(), "Оля")
+    mine = chat.add_message(db_session, dialog, Role.USER, "Как дела?", Status.READ, utcnow())
+    reply = chat.add_message(db_session, dialog, Role.ASSISTANT, "Отлично.", Status.DONE, utcnow())
+    db_session.add(Favorite(user_id=person.id, message_id=reply.id))
+    db_session.add(MessageReport(message_id=reply.id, reporter_id=person.id, reason="Странно"))
+    db_session.commit()
+    data = json.loads(client.get("/profile/export").get_data(as_text=True))
+    (exported,) = data["dialogs"]
+    assert exported["character"] == "Собеседник"
+    texts = [(m["from"], m["text"], m["ai_generated"]) for m in exported["messages"]]
+    assert texts == [
+        ("character", "Привет, Оля!", True),
+        ("me", "Как дела?", False),
+        ("character", "Отлично.", True),
+    ]
+    assert [m["favorite"] for m in exported["messages"]] == [False, False, True]
+    assert data["reports"][0]["reason"] == "Странно"
+    page = client.get("/profile/export?format=html").get_data(as_text=True)
+    assert "Как дела?" in page and "Отлично." in page and "написаны ИИ" in page
+    assert db_session.scalar(select(Message).where(Message.id == mine.id)) is not None

@@ -112,8 +112,10 @@ def ensure_initial_admin(
     return admin
 
 
-def export_data(session: Session, cipher: PiiCipher, user: User) -> dict:
-    """Everything we hold about a person, for the "download my data" button."""
+def export_data(session: Session, cipher: PiiCipher, user: User, parts: dict | None = None) -> dict:
+    """Everything we hold about a person, for the "download my data" button: the account here,
+    and `parts` (accounts.privacy.exporters: dialogs with messages, reports...) from the
+    domains that hold them."""
     from webapp.auth.models import DeviceSession
     from webapp.monitoring.models import LogEntry
 
@@ -149,6 +151,7 @@ def export_data(session: Session, cipher: PiiCipher, user: User) -> dict:
             {"at": e.created_at.isoformat(), "category": e.category, "event": e.event, "ip": e.ip}
             for e in events
         ],
+        **{name: exporter(session, user.id) for name, exporter in (parts or {}).items()},
     }
 
 

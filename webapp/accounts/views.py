@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -19,6 +20,7 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.access import may_manage_device
 from webapp.accounts.forms import DeleteAccountForm
+from webapp.accounts.privacy import exporters
 from webapp.accounts.service import delete_account, email_of, export_data
 from webapp.auth import sessions, totp
 from webapp.auth.cookies import client_ip, set_auth_cookies, too_many_codes
@@ -162,9 +164,12 @@ def end_other_devices():
 @bp.get("/profile/export")
 @login_required
 def export():
-    data = export_data(db.session, get_pii(), current_user)
+    """Everything about the person: JSON to keep, or (?format=html) a page to read."""
+    data = export_data(db.session, get_pii(), current_user, exporters(current_app))
     logs.security(db.session, "data_exported", user_id=current_user.id, ip=client_ip())
     db.session.commit()
+    if request.args.get("format") == "html":
+        return render_template("accounts/export.html", data=data)
     return Response(
         json.dumps(data, ensure_ascii=False, indent=2),
         mimetype="application/json",
