@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.accounts.access import may_override, outranks
 from webapp.i18n import current_theme
 from webapp.monitoring.catalogue import SOURCE_LABELS
+from webapp.monitoring.events import event_name
 
 ROLE_NAMES = {
     "user": _l("Пользователь"),
@@ -35,6 +36,17 @@ LOG_NAMES = {
     "audit": _l("аудит"),
 }
 SEVERITY_NAMES = {"low": _l("низкая"), "medium": _l("средняя"), "high": _l("высокая")}
+CHARACTER_STATES = {
+    "draft": _l("черновик"),
+    "published": _l("опубликован"),
+    "hidden": _l("скрыт"),
+}
+ALERT_STATES = {"firing": _l("действует"), "resolved": _l("закончилась")}
+REPORT_STATES = {
+    "open": _l("ждёт решения"),
+    "dismissed": _l("отклонена"),
+    "actioned": _l("приняты меры"),
+}
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -64,6 +76,10 @@ def register_template_helpers(app: Flask) -> None:
             "role_names": ROLE_NAMES,
             "state_names": STATE_NAMES,
             "severity_names": SEVERITY_NAMES,
+            "character_states": CHARACTER_STATES,
+            "report_states": REPORT_STATES,
+            "alert_states": ALERT_STATES,
+            "event_name": event_name,
             "log_names": LOG_NAMES,
             "source_labels": SOURCE_LABELS,
             "outranks": outranks,

@@ -125,7 +125,7 @@ def test_a_users_activity_shows_sign_ins_devices_and_messages_per_day(
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "vera@example.ru" in body and "Pixel 7" in body
-    assert "неудачный вход" in body and "10.0.0.9" in body
+    assert "неудачная попытка входа" in body and "10.0.0.9" in body
     assert "За 30 дней: 4, больше всего за день: 3" in body
     assert body.count("<rect ") == 30
     assert counter.count <= 8, counter.statements

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import DeviceSession
 from webapp.chat.models import Dialog, Message, Role
+from webapp.monitoring.events import EVENT_NAMES
 from webapp.monitoring.models import LogCategory, LogEntry
 
 DAYS = 30
@@ -18,11 +18,8 @@ RECENT_LOGINS = 50
 DEVICES_SHOWN = 50
 # Security events that describe someone signing in or out (the log viewer has the rest).
 SIGN_IN_EVENTS = {
-    "login": _l("вход"),
-    "login_failed": _l("неудачный вход"),
-    "account_locked": _l("вход закрыт после неудачных попыток"),
-    "session_ended": _l("выход"),
-    "refresh_token_reuse": _l("повтор старого токена — сеанс завершён"),
+    event: EVENT_NAMES[event]
+    for event in ("login", "login_failed", "account_locked", "session_ended", "refresh_token_reuse")
 }
 BAR_W, BAR_GAP, CHART_H = 8, 2, 48
 

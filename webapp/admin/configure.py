@@ -11,8 +11,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from webapp import siteconfig as config
+from webapp.accounts.models import User
 from webapp.accounts.service import email_of
 from webapp.admin.access import admin_only
 from webapp.admin.logview import LOG_PAGE, LogQuery, search_logs
@@ -185,10 +187,17 @@ def log_list():
     )
     db.read_only()
     entries, total = search_logs(db.session, query, utcnow() - timedelta(days=query.days))
+    ids = {entry.user_id for entry in entries if entry.user_id}
+    people = (
+        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+        if ids
+        else {}
+    )  # one query for the page, names decrypted as they are read
     return render(
         "admin/logs.html",
         "admin/_logs_table.html",
         entries=entries,
+        people=people,
         total=total,
         query=query,
         pages=max(1, -(-total // LOG_PAGE)),
