@@ -37,7 +37,7 @@ def test_pc_widget_renders_alone_with_levels_and_says_when_data_is_stale(client,
     html = client.get("/monitoring/widgets/pc", headers=HTMX).get_data(as_text=True)
     assert "<html" not in html and 'data-poll="5"' in html
     assert "lvl-critical" in html and 'stroke-dasharray="97.0 3.0"' in html
-    assert "25.0 3.0" not in html and "8.0 GB" in html  # RAM against the PC's own 32 GB
+    assert "25.0 3.0" not in html and "8.0 ГБ" in html  # RAM against the PC's own 32 GB
     assert "устарели" not in html
     bus.delete(samples.ring_key(PC))
     samples.ingest(bus, PC, time.time() - 60, {"cpu_percent": 10})
@@ -62,10 +62,10 @@ def test_vds_widget_and_graphs_poll_every_ten_seconds(client, login_as, bus):
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("user", [], ["AI онлайн", "data-poll"]),
-        ("manager", ["AI онлайн"], ["Очередь", "scripted"]),
-        ("moderator", ["AI онлайн", "Очередь", "scripted", "Токенов/с"], []),
-        ("admin", ["AI онлайн", "scripted"], []),
+        ("user", [], ["ИИ в сети", "data-poll"]),
+        ("manager", ["ИИ в сети"], ["Очередь", "scripted"]),
+        ("moderator", ["ИИ в сети", "Очередь", "scripted", "Токенов в секунду"], []),
+        ("admin", ["ИИ в сети", "scripted"], []),
     ],
 )
 def test_ai_status_widget_by_role(client, login_as, bus, role, shown, hidden):

@@ -18,7 +18,7 @@ def test_admin_watches_live_widgets_and_tunes_a_threshold(browser, server, tmp_p
     expect = sync_api.expect
     page = device(browser, server, width=1280, height=900)
     page.goto(server.url + "/admin/")
-    expect(page.locator("#w-ai")).to_contain_text("AI онлайн")
+    expect(page.locator("#w-ai")).to_contain_text("ИИ в сети")
     pc_ram = page.locator("#w-pc figure", has_text="RAM")
     vds_cpu = page.locator("#w-vds figure", has_text="CPU")
     # The node reports every 5 s and the collector samples every 10 s: the htmx polls bring
@@ -58,5 +58,5 @@ def test_admin_watches_live_widgets_and_tunes_a_threshold(browser, server, tmp_p
     page.goto(server.url + "/admin/users")
     page.click("#users a:has-text('Администратор')")
     expect(page.locator("h1")).to_be_visible()
-    expect(page.locator("#logins").locator("xpath=..")).to_contain_text("вход")
+    expect(page.locator("#logins").locator("xpath=..")).to_contain_text("вошёл")
     expect(page.locator("#devices").locator("xpath=..")).to_contain_text("активен")

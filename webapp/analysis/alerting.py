@@ -125,7 +125,7 @@ def predict_crossings(
             "Прогноз: %(what)s достигнет %(line)s %(unit)s примерно через %(m)s мин",
             what=_label(metric.source, metric.name),
             line=f"{levels.critical:g}",
-            unit=metric.unit,
+            unit=metric.unit_label,
             m=int(ahead.total_seconds() // 60),
         )
         changed.append(

@@ -105,7 +105,7 @@ def _charts(
             Chart(
                 key,
                 f"{SOURCE_LABELS[metric.source]} · {metric.label}",
-                metric.unit,
+                metric.unit_label,
                 float(v.mean()),
                 float(v.max()),
                 " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True)),

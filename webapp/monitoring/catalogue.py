@@ -13,6 +13,10 @@ RING_KEEP = {PC: 720, VDS: 360}  # one hour of samples at those intervals
 SOURCE_LABELS = {PC: _l("ПК с ИИ"), VDS: _l("Сервер VDS")}
 
 
+# A metric's unit is a code (kept in data and compared in code); people read its label.
+UNIT_LABELS = {"%": "%", "GB": _l("ГБ"), "ms": _l("мс"), "kbit/s": _l("кбит/с")}
+
+
 @dataclass(frozen=True)
 class Metric:
     source: str
@@ -25,6 +29,10 @@ class Metric:
     @property
     def key(self) -> str:
         return f"{self.source}.{self.name}"
+
+    @property
+    def unit_label(self) -> str:
+        return str(UNIT_LABELS.get(self.unit, self.unit))
 
 
 METRICS = {

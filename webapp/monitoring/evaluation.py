@@ -56,7 +56,7 @@ def evaluate(session: Session, bus: Bus, notifier: alerts.Notifier, now: datetim
             source=SOURCE_LABELS[metric.source],
             metric=metric.label,
             value=f"{value:g}",
-            unit=metric.unit,
+            unit=metric.unit_label,
             line=f"{line:g}",
         )
         changed.append(

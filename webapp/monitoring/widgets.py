@@ -22,18 +22,27 @@ class Doughnut:
     key: str
     label: str
     value: float | None
-    unit: str
+    unit: str  # as people read it
     percent: float  # of the metric's full scale, 0..100
     level: str  # ok, warning, critical, none (no reading)
 
     @property
-    def text(self) -> str:
+    def number(self) -> str:
+        """The value as the ring shows it in its middle ("20%", "1.4"; "—" with no reading)."""
         if self.value is None:
             return "—"
-        shown = (
-            f"{self.value:.0f}" if self.value >= 100 or self.unit == "%" else f"{self.value:.1f}"
-        )
-        return f"{shown} {self.unit}".replace(" %", "%")
+        if self.unit == "%":
+            return f"{self.value:.0f}%"
+        return f"{self.value:.0f}" if self.value >= 100 else f"{self.value:.1f}"
+
+    @property
+    def unit_line(self) -> str:
+        """The unit under the number (none for percentages, which carry their sign)."""
+        return "" if self.value is None or self.unit == "%" else self.unit
+
+    @property
+    def text(self) -> str:
+        return f"{self.number} {self.unit_line}".strip()
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,10 @@ def _scale(metric: Metric, values: dict[str, Any]) -> float:
 def doughnut(metric: Metric, values: dict[str, Any], levels: Levels | None) -> Doughnut:
     value = values.get(metric.name)
     if value is None:
-        return Doughnut(metric.key, str(metric.label), None, metric.unit, 0.0, "none")
+        return Doughnut(metric.key, str(metric.label), None, metric.unit_label, 0.0, "none")
     percent = max(0.0, min(100.0, value / _scale(metric, values) * 100))
     level = level_of(value, levels).value if levels else Level.OK.value
-    return Doughnut(metric.key, str(metric.label), value, metric.unit, round(percent, 1), level)
+    return Doughnut(metric.key, str(metric.label), value, metric.unit_label, round(percent, 1), level)
 
 
 def panel(bus: Bus, source: str, levels: dict[str, Levels], now: float) -> Panel:
@@ -79,7 +88,7 @@ def panel(bus: Bus, source: str, levels: dict[str, Levels], now: float) -> Panel
 def sparkline(metric: Metric, series: list[tuple[float, float]], since: float, until: float):
     """series: (timestamp, value) pairs; x is time over the window, y the value over its range."""
     if not series:
-        return Sparkline(metric.key, str(metric.label), "", None, None, metric.unit)
+        return Sparkline(metric.key, str(metric.label), "", None, None, metric.unit_label)
     values = [value for _, value in series]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
@@ -88,7 +97,7 @@ def sparkline(metric: Metric, series: list[tuple[float, float]], since: float, u
         f"{(at - since) / width * SPARK_W:.1f},{SPARK_H - 2 - (v - low) / span * (SPARK_H - 4):.1f}"
         for at, v in series
     )
-    return Sparkline(metric.key, str(metric.label), points, low, high, metric.unit)
+    return Sparkline(metric.key, str(metric.label), points, low, high, metric.unit_label)
 
 
 def hour_graphs(bus: Bus, source: str, now: float) -> list[Sparkline]:
