@@ -146,3 +146,21 @@ def test_admins_list_download_and_order_reports_others_cannot(
     )
     assert "Вид отчёта" in bad.get_data(as_text=True)
     assert client.post("/admin/reports/make", data={"kind": "daily"}).status_code == 400
+
+
+def test_a_report_without_history_says_why(app, db_session):
+    """On a fresh install the daily report (about yesterday) has no charts, and says why."""
+    from sqlalchemy import delete
+
+    from webapp.monitoring.models import MetricPoint
+
+    db_session.execute(delete(MetricPoint))
+    db_session.commit()
+    with app.test_request_context():
+        fresh_install = reports.render_html(reports.daily(db_session, utcnow()))
+    assert "ещё ни разу не собирались" in fresh_install and "закажите его завтра" in fresh_install
+    metric_history(db_session, days=1, metrics=("cpu_percent",))  # history from today only
+    with app.test_request_context():
+        data = reports.daily(db_session, utcnow() - timedelta(days=2))
+        later = reports.render_html(data)
+    assert data.charts == [] and "позже этого периода" in later

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -63,6 +63,8 @@ class ReportData:
     validations: list = field(default_factory=list)
     incident: Alert | None = None
     phase: str = ""  # for an incident: "fired" or "resolved"
+    # With no chart: when metric history begins (None: never collected), to say why.
+    history_from: datetime | None = None
     made_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -133,6 +135,10 @@ def _alerts_between(session: Session, start: datetime, end: datetime) -> list[Al
 def _period(session: Session, kind: str, name: str, title: str, start, end) -> ReportData:
     data = ReportData(kind, name, title, start, end)
     data.charts = _charts(session, start, end)
+    if not data.charts:
+        data.history_from = session.scalar(
+            select(func.min(MetricPoint.bucket)).where(MetricPoint.step == TEN_MINUTES)
+        )
     data.alerts = _alerts_between(session, start, end)
     for alert in data.alerts:
         data.by_severity[alert.severity] = data.by_severity.get(alert.severity, 0) + 1
