@@ -115,3 +115,21 @@ def test_the_export_holds_the_persons_dialogs_messages_favorites_and_reports(
     page = client.get("/profile/export?format=html").get_data(as_text=True)
     assert "Как дела?" in page and "Отлично." in page and "написаны ИИ" in page
     assert db_session.scalar(select(Message).where(Message.id == mine.id)) is not None
+
+
+def test_the_first_sign_in_tour_shows_until_closed_on_any_device(client, login_as, db_session):
+    from tests.conftest import csrf_token as token_of
+
+    person = login_as("user")
+    assert "Как здесь всё устроено" in client.get("/").get_data(as_text=True)
+    response = client.post("/tour/done", data={"csrf_token": token_of(client, "/")})
+    assert response.status_code == 302
+    assert "Как здесь всё устроено" not in client.get("/").get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(User, person.id).tour_done_at is not None
+
+
+def test_the_first_character_guide_opens_for_a_managers_first_character(client, login_as):
+    login_as("manager")
+    page = client.get("/manage/characters/new").get_data(as_text=True)
+    assert "Первый персонаж: шаг за шагом" in page and 'class="card guide" open' in page

@@ -61,6 +61,8 @@ class User(Base):
     # the limit no code is even checked until the window runs out.
     totp_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     totp_failed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the person closed the first-sign-in tour (None: it is shown on the catalogue).
+    tour_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @validates("display_name")

@@ -207,6 +207,15 @@ def privacy():
     return render("accounts/privacy.html", "accounts/_privacy.html", version=PRIVACY_POLICY_VERSION)
 
 
+@bp.post("/tour/done")
+@login_required
+def tour_done():
+    """The first-sign-in tour is closed for this account, on every device."""
+    current_user.tour_done_at = utcnow()
+    db.session.commit()
+    return redirect(url_for("characters.catalogue"))
+
+
 @bp.post("/prefs/<name>")
 def set_preference(name: str):
     """Theme and language live in cookies so they work before login and without JavaScript."""

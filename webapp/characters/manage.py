@@ -112,6 +112,8 @@ def _edit(character: Character | None):
         similar=similar,
         locked=_moderated(character),
         default_prompt=DEFAULT_PROMPT,
+        first_character=character is None
+        and db.session.scalar(select(Character.id).limit(1)) is None,
     )
 
 

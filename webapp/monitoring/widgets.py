@@ -74,7 +74,9 @@ def doughnut(metric: Metric, values: dict[str, Any], levels: Levels | None) -> D
         return Doughnut(metric.key, str(metric.label), None, metric.unit_label, 0.0, "none")
     percent = max(0.0, min(100.0, value / _scale(metric, values) * 100))
     level = level_of(value, levels).value if levels else Level.OK.value
-    return Doughnut(metric.key, str(metric.label), value, metric.unit_label, round(percent, 1), level)
+    return Doughnut(
+        metric.key, str(metric.label), value, metric.unit_label, round(percent, 1), level
+    )
 
 
 def panel(bus: Bus, source: str, levels: dict[str, Levels], now: float) -> Panel:
