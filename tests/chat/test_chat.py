@@ -162,6 +162,7 @@ def test_failed_reply_keeps_the_partial_text_and_offers_retry(
     run_job(app, bus, "Начало отв", fail=True)
     page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
     assert "Начало отв" in page and "не удалось получить ответ" in page
+    assert f'action="/chat/{dialog_id}/retry"' in page and "Повторить" in page  # the button
     token = csrf_token(client, f"/chat/{dialog_id}")
     client.post(f"/chat/{dialog_id}/retry", data={"csrf_token": token})
     assert take_job(db_session) is not None

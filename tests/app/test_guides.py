@@ -1,0 +1,36 @@
+"""The role guides say only what the product has: every page path they name answers its role,
+and every «label» they quote is one the interface shows (a text with … is matched up to it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDES = {"docs/admin-guide.md": "admin", "docs/manager-guide.md": "manager"}
+SOURCE = "\n".join(
+    path.read_text(encoding="utf-8")
+    for path in (ROOT / "webapp").rglob("*")
+    if path.suffix in (".html", ".py")
+)
+
+
+def quoted(text: str) -> set[str]:
+    return {name.split("…")[0].strip() for name in re.findall(r"«([^«»\n]{2,40})»", text)}
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_every_quoted_label_is_in_the_interface(guide):
+    text = (ROOT / guide).read_text(encoding="utf-8")
+    assert sorted(name for name in quoted(text) if name not in SOURCE) == []
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_every_page_a_guide_names_opens_for_its_role(client, login_as, guide):
+    login_as(GUIDES[guide])
+    paths = set(re.findall(r"`(/[a-z0-9_/\-]*)`", (ROOT / guide).read_text(encoding="utf-8")))
+    assert paths, "the guide names no page"
+    answers = {path: client.get(path).status_code for path in sorted(paths)}
+    assert {path: code for path, code in answers.items() if code != 200} == {}
