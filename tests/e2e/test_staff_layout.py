@@ -40,8 +40,8 @@ OVERFLOW = """() => {
   for (const el of document.body.querySelectorAll('*')) {
     const box = el.getBoundingClientRect();
     if (box.width && box.right > width + 1 && !scrolls(el)) {
-      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-               (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '') +
+      const kind = typeof el.className === 'string' && el.className ? '.' + el.className : '';
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + kind.split(' ')[0] +
                ' right=' + Math.round(box.right));
     }
   }
@@ -86,9 +86,14 @@ def seeded(server):
         session.add(MessageReport(message_id=message.id, reporter_id=people[0].id,
                                   reason="Очень длинная причина жалобы " * 5))  # fmt: skip
         now = utcnow()
-        session.add(MaintenanceWindow(kind="planned", state="scheduled", starts_at=now +
-                                      timedelta(days=1), ends_at=now + timedelta(days=1, hours=2),
-                                      reason="Обновление драйверов видеокарты и модели " * 3))  # fmt: skip
+        window = MaintenanceWindow(
+            kind="planned",
+            state="scheduled",
+            starts_at=now + timedelta(days=1),
+            ends_at=now + timedelta(days=1, hours=2),
+            reason="Обновление драйверов видеокарты и модели " * 3,
+        )
+        session.add(window)
         session.commit()
 
 
