@@ -1,8 +1,9 @@
-"""`make docs`: docs/schema.md from the models (a test fails when it is stale) and a PDF of each
-role guide in instance/docs/ (weasyprint, the same engine as the reports).
+"""`make docs`: docs/schema.md from the models and docs/dependencies.md from the pins (a test
+fails when either is stale), and a PDF of each role guide in instance/docs/ (weasyprint, the same
+engine as the reports).
 
-    python -m tools.docs          # write both
-    python -m tools.docs --check  # exit 1 when docs/schema.md is not what the models give
+    python -m tools.docs          # write them all
+    python -m tools.docs --check  # exit 1 when a generated document is stale
 """
 
 from __future__ import annotations
@@ -12,6 +13,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "docs" / "schema.md"
+DEPENDENCIES = ROOT / "docs" / "dependencies.md"
+PIN_FILES = {
+    "requirements.txt": "the web app, the worker, pc_node's link",
+    "pc_node/requirements.txt": "pc_node on the home PC",
+    "requirements-dev.txt": "tests, local runs, docs",
+}
+# Debian packages the Makefile installs (or asks for), and what needs each.
+DEBIAN = {
+    "redis-server": "the bus and the task queue (`make run`, fault tests)",
+    "mariadb-server": "the production database (SQLite is the embedded default)",
+    "nginx": "TLS, static files, the maintenance page (config/nginx)",
+    "fail2ban": "bans from the security log (config/fail2ban)",
+    "fonts-dejavu-core": "Cyrillic text in PDF reports and guides",
+    "chromium": "browser tests (never a downloaded browser)",
+    "wapiti": "`make security`'s scan",
+}
 GUIDES = {
     "admin-guide.md": "Руководство администратора",
     "moderator-guide.md": "Руководство модератора",
@@ -37,8 +54,8 @@ def schema_markdown() -> str:
         "# Database schema",
         "",
         "Generated from the SQLAlchemy models by `make docs` (`python -m tools.docs`);",
-        "`tests/app/test_docs.py` fails when it is stale. The migrations in `migrations/versions/`",
-        "build this schema on SQLite and MariaDB alike.",
+        "`tests/app/test_guides.py` fails when it is stale. The migrations in",
+        "`migrations/versions/` build this schema on SQLite and MariaDB alike.",
         "",
     ]
     described = {
@@ -79,6 +96,48 @@ def schema_markdown() -> str:
     return "\n".join(lines)
 
 
+def dependencies_markdown() -> str:
+    """Every pinned package (from the pin files themselves) and the Debian packages."""
+    import re
+
+    lines = [
+        "# Dependencies",
+        "",
+        "Generated from the pin files by `make docs`; `tests/app/test_guides.py` fails when it is",
+        "stale. Python packages come from PyPI, system ones from Debian; nothing is vendored.",
+        "",
+    ]
+    for name, purpose in PIN_FILES.items():
+        lines += [
+            f"## `{name}`: {purpose}",
+            "",
+            "| package | version | note |",
+            "| --- | --- | --- |",
+        ]
+        for raw in (ROOT / name).read_text(encoding="utf-8").splitlines():
+            match = re.match(r"([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)\s*(?:#\s*(.*))?", raw)
+            if match:
+                lines.append(f"| {match.group(1)} | {match.group(2)} | {match.group(3) or ''} |")
+        lines.append("")
+    lines += ["## Debian packages", "", "| package | needed for |", "| --- | --- |"]
+    lines += [f"| {name} | {purpose} |" for name, purpose in DEBIAN.items()]
+    lines += [
+        "",
+        "## Support",
+        "",
+        "- The site's developers: the addresses in the admin panel, Настройки → каналы тревог",
+        "  (they receive the reports and the alerts).",
+        "- The home PC with the model: its owner restarts `mehhost-node` (see the runbook).",
+        "- Upstream: llama.cpp / llama-cpp-python, Flask, Huey, SQLAlchemy: their issue trackers.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def generated() -> dict[Path, str]:
+    return {SCHEMA: schema_markdown(), DEPENDENCIES: dependencies_markdown()}
+
+
 def guide_pdfs(out: Path) -> list[Path]:
     import markdown
     from weasyprint import HTML
@@ -100,16 +159,17 @@ def guide_pdfs(out: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    text = schema_markdown()
+    documents = generated()
     if "--check" in argv:
-        if SCHEMA.read_text(encoding="utf-8") != text:
-            print("docs/schema.md is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA.write_text(text, encoding="utf-8")
+        stale = [p for p, text in documents.items() if p.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is stale: run `make docs`", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in documents.items():
+        path.write_text(text, encoding="utf-8")
+        print(path.relative_to(ROOT))
     for path in guide_pdfs(ROOT / "instance" / "docs"):
         print(path.relative_to(ROOT))
-    print(SCHEMA.relative_to(ROOT))
     return 0
 
 
