@@ -172,19 +172,8 @@ def lorebook(character_id: int):
             for index, entry in enumerate(form.entries)
         ]
         try:
-            draft = editor.draft_of(character)
-            draft.lorebook = lore.edited(
-                character.lorebook, rows, form.settings(lore.book_values(character.lorebook))
-            )
-            editor.save(
-                db.session,
-                draft,
-                author_id=current_user.id,
-                now=utcnow(),
-                character=character,
-                confirm_similar=True,  # the lorebook does not change what is compared
-                keep_state=_moderated(character),
-            )
+            settings = form.settings(lore.book_values(character.lorebook))
+            _save_lorebook(character, lore.edited(character.lorebook, rows, settings))
         except lore.LorebookInvalid as exc:
             db.session.rollback()
             error = exc.message
@@ -213,6 +202,21 @@ def lorebook(character_id: int):
     )
 
 
+def _save_lorebook(character: Character, book: dict) -> None:
+    """The character with this lorebook, as a new version (the editor's rules check it)."""
+    draft = editor.draft_of(character)
+    draft.lorebook = book
+    editor.save(
+        db.session,
+        draft,
+        author_id=current_user.id,
+        now=utcnow(),
+        character=character,
+        confirm_similar=True,  # the lorebook is not part of what the near-duplicate rule compares
+        keep_state=_moderated(character),
+    )
+
+
 @bp.post("/<int:character_id>/lorebook/world-info")
 @upload_limit(cardfile.MAX_FILE_BYTES)
 @managers_only
@@ -224,19 +228,9 @@ def lorebook_world_info(character_id: int):
         if upload is None or not upload.filename:
             raise lore.LorebookInvalid(_("Файл World Info: выберите файл"))
         added = lore.from_world_info(cardfile.parse_json(upload.read(cardfile.MAX_CARD_BYTES + 1)))
-        draft = editor.draft_of(character)
         book = dict(character.lorebook or {"entries": []})
         book["entries"] = [*(book.get("entries") or []), *added]
-        draft.lorebook = book
-        editor.save(
-            db.session,
-            draft,
-            author_id=current_user.id,
-            now=utcnow(),
-            character=character,
-            confirm_similar=True,
-            keep_state=_moderated(character),
-        )
+        _save_lorebook(character, book)
     except lore.LorebookInvalid as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
