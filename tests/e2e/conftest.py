@@ -33,7 +33,12 @@ def _require(ready: bool, reason: str) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     _require(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python is missing")
-    with live_server(tmp_path_factory.mktemp("e2e")) as running, tiny_node(running):
+    # Every journey signs the one admin in on a device of its own: more than the 5 devices a
+    # person may have at once.
+    with (
+        live_server(tmp_path_factory.mktemp("e2e"), MAX_DEVICES="50") as running,
+        tiny_node(running),
+    ):
         output = running.flask("create-admin", "--email", EMAIL)
         running.password = output.rsplit(": ", 1)[1].strip()
         yield running
