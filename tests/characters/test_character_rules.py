@@ -142,3 +142,15 @@ def test_cli_imports_cards_and_exports_every_format(app, db_session, tmp_path):
     assert json.loads((tmp_path / "out.v3").read_text())["spec"] == "chara_card_v3"
     missing = runner.invoke(args=["characters", "export", "999999", "-o", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "нет персонажа" in missing.output
+
+
+def test_a_tag_keeps_its_spelling_and_is_found_however_it_is_typed(app, db_session):
+    from webapp.characters.service import list_published
+
+    character, _ = editor.save(
+        db_session, draft(tags=["Ёлка", "ёлка", "Новый  год"], state="published"),
+        author_id=None, now=utcnow(),
+    )  # fmt: skip
+    assert character.tags == ["Ёлка", "Новый год"]
+    for query in ("елка", "ЁЛКА", "новый год"):
+        assert character in list_published(db_session, query), query

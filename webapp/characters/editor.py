@@ -348,7 +348,7 @@ def _apply(character: Character, data: dict[str, Any], now: datetime) -> None:
         setattr(character, name, data[name])
     character.name_key = name_key(character.name)
     character.definition_key = definition_key(character)
-    tags = [tag.casefold() for tag in character.tags]
+    tags = [name_key(tag) for tag in character.tags]  # as the catalogue folds a query
     character.tags_text = "|" + "|".join(tags) + "|" if tags else ""
     character.updated_at = now
 

@@ -51,7 +51,7 @@ class Character(Base):
     examples: Mapped[list] = mapped_column(JSON, default=list)  # [{"user": ..., "reply": ...}]
     filters: Mapped[list] = mapped_column(JSON, default=list)  # enabled content filters
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    # "|tag1|tag2|", casefolded: lets the catalogue find a tag with one LIKE.
+    # "|tag1|tag2|", folded as name_key (case, spaces, ё): the catalogue finds a tag with one LIKE.
     tags_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     avatar: Mapped[str | None] = mapped_column(String(40))  # file stem under instance/avatars
