@@ -277,3 +277,17 @@ def test_wyvernchat_lexicon_entries_count_as_entries():
         ["the mage and the King"],
     )
     assert found.names == ["король", "магия"]
+
+
+@pytest.mark.parametrize(
+    ("key", "regex", "refused"),
+    [("/(a+)+$/", False, True), ("(x*)*y", True, True), ("(.+){2,}", True, True),
+     ("/др[ао]кон/i", False, False), ("(a+)+", False, False), ("Café", True, False)],
+)  # fmt: skip
+def test_a_pattern_that_could_hang_a_reply_is_refused(key, regex, refused):
+    book = {"entries": [{"keys": [key], "content": "x", "use_regex": regex}]}
+    if refused:
+        with pytest.raises(lorebook.LorebookInvalid):
+            lorebook.clean(book)
+    else:
+        assert lorebook.clean(book) is book

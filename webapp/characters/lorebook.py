@@ -75,6 +75,14 @@ def clean(book: Any) -> dict[str, Any]:
                     m=MAX_KEY_CHARS,
                 )
             )
+        if any(_risky(entry, key) for key in keys):
+            raise LorebookInvalid(
+                _l(
+                    "Лорбук: ключ записи %(n)s — регулярное выражение с повтором внутри повтора "
+                    "(вроде «(a+)+»): такие могут зависнуть на длинном сообщении",
+                    n=number,
+                )
+            )
         total += len(entry.get("content", ""))
     if total > MAX_CONTENT_CHARS:
         raise LorebookInvalid(
@@ -84,6 +92,17 @@ def clean(book: Any) -> dict[str, Any]:
             )
         )
     return book
+
+
+# A quantified group that itself repeats ("(a+)+", "(x*)*", "(.+){2,}"): the pattern can take
+# exponential time on a long message, and a reply is built in the web process.
+NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*[+*{]")
+
+
+def _risky(entry: dict[str, Any], key: str) -> bool:
+    literal = re.fullmatch(r"/(.+)/([imsux]*)", key, re.DOTALL)
+    pattern = literal.group(1) if literal else key if entry.get("use_regex") else None
+    return pattern is not None and bool(NESTED_REPEAT.search(pattern))
 
 
 def _list(value: Any) -> list:
