@@ -434,3 +434,22 @@ def test_a_new_message_travels_whole_and_renders_without_a_query(
     assert rendering.count == 0, rendering.statements
     assert carried.ws.sent == read_back.ws.sent
     assert "Привет &lt;b&gt;" in carried.ws.sent[0]
+
+
+def test_a_person_picks_which_greeting_a_dialog_begins_with(client, login_as, db_session):
+    character = factories.character(
+        db_session,
+        name="Лиса",
+        greeting="Ах, какой гость!",
+        alternate_greetings=["Кто там?", "Здравствуй, {{user}}, давно не виделись."],
+    )
+    login_as("user", display_name="Оля")
+    page = client.get(f"/characters/{character.id}").get_data(as_text=True)
+    assert page.count('name="opening"') == 3 and "Здравствуй, Оля" in page
+    token = csrf_token(client, f"/characters/{character.id}")
+    response = client.post(
+        f"/characters/{character.id}/dialogs", data={"csrf_token": token, "opening": "2"}
+    )
+    dialog_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    first = db_session.scalar(select(Message).where(Message.dialog_id == dialog_id))
+    assert first.text == "Здравствуй, Оля, давно не виделись."

@@ -23,11 +23,26 @@ TITLE_MAX = 120
 TITLE_WORDS = 6
 
 
+def openings(character: Character, user_name: str = "") -> list[str]:
+    """The greetings a dialog can begin with (the main one first), macros filled for the person."""
+    texts = [character.greeting, *(character.alternate_greetings or [])]
+    return [
+        macros.expand(text, char=character.nickname or character.name, user=user_name or "{{user}}")
+        for text in texts
+        if text
+    ]
+
+
 def start_dialog(
-    session: Session, user_id: int, character: Character, now: datetime, user_name: str = ""
+    session: Session,
+    user_id: int,
+    character: Character,
+    now: datetime,
+    user_name: str = "",
+    opening: int = 0,
 ) -> Dialog:
-    """A fresh dialog; the character's greeting, if any, is its first message (its macros filled
-    for this person)."""
+    """A fresh dialog; the chosen greeting (`opening`: 0 the main one, then the card's others),
+    if there is one, is its first message, its macros filled for this person."""
     dialog = Dialog(
         user_id=user_id,
         character_id=character.id,
@@ -37,13 +52,13 @@ def start_dialog(
     )
     session.add(dialog)
     session.flush()
-    if character.greeting:
+    texts = [text for text in (character.greeting, *(character.alternate_greetings or [])) if text]
+    if texts:
+        chosen = texts[opening] if 0 <= opening < len(texts) else texts[0]
         greeting = macros.expand(
-            character.greeting,
-            char=character.nickname or character.name,
-            user=user_name or "{{user}}",
+            chosen, char=character.nickname or character.name, user=user_name or "{{user}}",
             seed=dialog.id,
-        )
+        )  # fmt: skip
         add_message(session, dialog, Role.ASSISTANT, greeting, Status.DONE, now)
     return dialog
 

@@ -71,7 +71,13 @@ def service_worker():
 def character(character_id: int):
     found = _character(character_id)
     dialogs = service.list_dialogs(db.session, current_user.id, found.id)
-    return render("chat/character.html", "chat/_dialogs.html", character=found, dialogs=dialogs)
+    return render(
+        "chat/character.html",
+        "chat/_dialogs.html",
+        character=found,
+        dialogs=dialogs,
+        openings=service.openings(found, current_user.display_name),
+    )
 
 
 @bp.post("/characters/<int:character_id>/dialogs")
@@ -83,6 +89,7 @@ def new_dialog(character_id: int):
         _character(character_id),
         utcnow(),
         user_name=current_user.display_name,
+        opening=request.form.get("opening", 0, type=int),
     )
     db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=dialog.id))
