@@ -62,3 +62,12 @@ def test_the_role_guides_build_as_pdf(tmp_path):
     ]
     text = PdfReader(made[3]).pages[0].extract_text()
     assert "Руководство пользователя" in text
+
+
+def test_every_test_the_topology_names_exists():
+    """docs/topology.md backs each failure with a test: every test it names is one we have."""
+    text = (ROOT / "docs" / "topology.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(test_[a-z0-9_]+)`", text))
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
+    assert len(named) >= 10
+    assert sorted(name for name in named if f"def {name}(" not in tests) == []
