@@ -19,9 +19,15 @@ class EmlWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        self.received = 0
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}.eml"
+        # One clock reading for the whole name, and a running number: names sort in the order
+        # the messages arrived (two readings could straddle a second and swap two messages).
+        now = time.time_ns()
+        self.received += 1
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000_000))
+        name = f"{stamp}-{now % 1_000_000_000:09d}-{self.received:06d}.eml"
         path = self.directory / name
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(envelope.original_content or envelope.content)
