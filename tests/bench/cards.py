@@ -126,10 +126,19 @@ def measure(app) -> dict:
         )
         for n in range(1, 21)
     ]
-    with_book = Definition("Bench", system_prompt="Ты — {{char}}.", lorebook=book)
-    without = Definition("Bench", system_prompt="Ты — {{char}}.")
-    prompt, prompt_cpu = runs(lambda: build_prompt(with_book, turns, user_name="Вася"), 200)
-    bare, bare_cpu = runs(lambda: build_prompt(without, turns, user_name="Вася"), 200)
+
+    # A fresh Definition each time, as every reply makes one: the book is parsed per prompt.
+    def with_book():
+        definition = Definition("Bench", system_prompt="Ты — {{char}}.", lorebook=book)
+        return build_prompt(definition, turns, user_name="Вася")
+
+    def without():
+        return build_prompt(
+            Definition("Bench", system_prompt="Ты — {{char}}."), turns, user_name="Вася"
+        )
+
+    prompt, prompt_cpu = runs(with_book, 200)
+    bare, bare_cpu = runs(without, 200)
     activated = len(lorebook.activate(lorebook.parse(book), [t.text for t in turns]).names)
     return {
         "card_import_4mb_source": source,

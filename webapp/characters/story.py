@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from webapp.characters import lorebook
 from webapp.characters.lorebook import Activation
 
 DEFAULT_PROMPT = "Ты — {{char}}. Отвечай от лица персонажа и оставайся в образе."
@@ -55,6 +57,11 @@ class Definition:
             examples=tuple((e["user"], e["reply"]) for e in character.examples or []),
             lorebook=character.lorebook,
         )
+
+    @cached_property
+    def book(self) -> lorebook.Book:
+        """The lorebook as activation reads it, parsed once for all the prompt's uses."""
+        return lorebook.parse(self.lorebook)
 
     @property
     def char(self) -> str:
@@ -149,11 +156,7 @@ def _speaker(line: str, chars: set[str]) -> tuple[str | None, str]:
     match = SPEAKER.match(line)
     if not match:
         return None, line
-    who = (
-        " ".join(match.group(1).replace(" ", "").split())
-        if "{{" in match.group(1)
-        else match.group(1)
-    )
+    who = match.group(1).replace(" ", "") if "{{" in match.group(1) else match.group(1)
     key = who.strip().casefold()
     said = match.group(2)
     if key in USER_NAMES:

@@ -145,7 +145,7 @@ def build_prompt(
     def fill(text: str) -> str:
         return macros.expand(text, char=definition.char, user=user_name, seed=seed)
 
-    book = lorebook.parse(definition.lorebook)
+    book = definition.book
     lore = (
         lorebook.activate(book, [turn.text for turn in compressed.kept], turn=turn_count)
         if book.entries

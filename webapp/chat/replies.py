@@ -151,7 +151,7 @@ def history_chars(bus, character, definition: Definition) -> int | None:
     if not context:
         return None
     reply = generation_parameters(character)["max_tokens"]
-    fixed = definition.fixed_size() + lorebook.reserve(lorebook.parse(definition.lorebook))
+    fixed = definition.fixed_size() + lorebook.reserve(definition.book)
     return max(int((context - reply) * CHARS_PER_TOKEN) - fixed - SUMMARY_RESERVE, 0)
 
 
