@@ -23,11 +23,14 @@ TITLE_MAX = 120
 TITLE_WORDS = 6
 
 
-def openings(character: Character, user_name: str = "") -> list[str]:
-    """The greetings a dialog can begin with (the main one first), macros filled for the person."""
+def openings(character: Character, user_name: str = "", seed: int = 0) -> list[str]:
+    """The greetings a dialog can begin with (the main one first), macros filled for the person
+    (`seed`: the dialog, for macros that stay put in it)."""
     texts = [character.greeting, *(character.alternate_greetings or [])]
     return [
-        macros.expand(text, char=character.nickname or character.name, user=user_name or "{{user}}")
+        macros.expand(
+            text, char=character.nickname or character.name, user=user_name or "{{user}}", seed=seed
+        )
         for text in texts
         if text
     ]
@@ -52,14 +55,10 @@ def start_dialog(
     )
     session.add(dialog)
     session.flush()
-    texts = [text for text in (character.greeting, *(character.alternate_greetings or [])) if text]
-    if texts:
-        chosen = texts[opening] if 0 <= opening < len(texts) else texts[0]
-        greeting = macros.expand(
-            chosen, char=character.nickname or character.name, user=user_name or "{{user}}",
-            seed=dialog.id,
-        )  # fmt: skip
-        add_message(session, dialog, Role.ASSISTANT, greeting, Status.DONE, now)
+    greetings = openings(character, user_name, seed=dialog.id)
+    if greetings:
+        chosen = greetings[opening] if 0 <= opening < len(greetings) else greetings[0]
+        add_message(session, dialog, Role.ASSISTANT, chosen, Status.DONE, now)
     return dialog
 
 
