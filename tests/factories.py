@@ -76,6 +76,22 @@ def dialog(
     return item
 
 
+def report(session, message: Message, reporter_id: int, reason: str = "Плохо"):
+    """A filed report, as moderation.service.report_message keeps it (text and character)."""
+    from webapp.moderation.models import MessageReport
+
+    dialog = session.get(Dialog, message.dialog_id)
+    filed = MessageReport(
+        message_id=message.id,
+        character_id=dialog.character_id,
+        text=message.text,
+        reporter_id=reporter_id,
+        reason=reason,
+    )
+    session.add(filed)
+    return filed
+
+
 def metric_history(
     session,
     *,

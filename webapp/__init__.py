@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.characters.manage import bp as manage
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
+    from webapp.chat.message_views import bp as chat_messages
     from webapp.chat.preview import PreviewJobs
     from webapp.chat.privacy import export_dialogs
     from webapp.chat.socket import bp as chat_socket
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         characters,
         chat,
+        chat_messages,
         chat_socket,
         inference,
         maintenance,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from webapp.accounts.access import may_override, outranks
+from webapp.chat.markup import to_html
+from webapp.db import utcnow
 from webapp.i18n import current_theme
 from webapp.monitoring.catalogue import SOURCE_LABELS
 from webapp.monitoring.events import event_name
@@ -66,6 +69,28 @@ def register_template_helpers(app: Flask) -> None:
     def timestamp_format(epoch: float, pattern: str = "d MMM, HH:mm") -> str:
         """Epoch seconds as a date and time in the viewer's time zone."""
         return format_datetime(datetime.fromtimestamp(float(epoch), UTC), pattern)
+
+    @app.template_filter("markdown")
+    def markdown(text: str) -> Markup:
+        return to_html(text)
+
+    @app.template_filter("when")
+    def when(moment: datetime, with_time: bool = True) -> str:
+        """A human date in the viewer's time zone: «14:05» today, «вчера, 14:05», «1 декабря,
+        14:05», with the year when it is not this one (`with_time=False`: the day alone,
+        «сегодня» for today)."""
+        local, today = to_user_timezone(moment), to_user_timezone(utcnow()).date()
+        day = local.date()
+        if day == today:
+            label = None if with_time else str(_l("сегодня"))
+        elif day == today - timedelta(days=1):
+            label = str(_l("вчера"))
+        else:
+            label = format_date(local, "d MMMM" if day.year == today.year else "d MMMM y")
+        if not with_time:
+            return label
+        clock = format_time(local, "HH:mm")
+        return f"{label}, {clock}" if label else clock
 
     @app.context_processor
     def _globals():

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import MetaData, select
 
+from tests import factories
 from tests.conftest import csrf_token
 from webapp.accounts.models import User
 from webapp.db import utcnow
@@ -86,7 +87,6 @@ def test_the_export_holds_the_persons_dialogs_messages_favorites_and_reports(
     from webapp.characters.editor import Draft, save
     from webapp.chat import service as chat
     from webapp.chat.models import Favorite, Message, Role, Status
-    from webapp.moderation.models import MessageReport
 
     person = login_as("user", email="talk@example.ru")
     character, _ = save(
@@ -99,7 +99,7 @@ def test_the_export_holds_the_persons_dialogs_messages_favorites_and_reports(
     mine = chat.add_message(db_session, dialog, Role.USER, "Как дела?", Status.READ, utcnow())
     reply = chat.add_message(db_session, dialog, Role.ASSISTANT, "Отлично.", Status.DONE, utcnow())
     db_session.add(Favorite(user_id=person.id, message_id=reply.id))
-    db_session.add(MessageReport(message_id=reply.id, reporter_id=person.id, reason="Странно"))
+    factories.report(db_session, reply, person.id, "Странно")
     db_session.commit()
     data = json.loads(client.get("/profile/export").get_data(as_text=True))
     (exported,) = data["dialogs"]

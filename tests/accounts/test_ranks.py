@@ -7,6 +7,7 @@ the route admits × every target role. A route added later is covered without ed
 import pytest
 from sqlalchemy import select
 
+from tests import factories
 from tests.accounts.test_access import protected_rules
 from tests.conftest import csrf_token
 from webapp.accounts.models import Role, User
@@ -195,8 +196,7 @@ def test_a_report_an_admin_decided_is_not_reopened_by_a_moderator(
 
     person = make_user()
     message = ai_message(db_session, person, make_character(db_session))
-    report = MessageReport(message_id=message.id, reporter_id=person.id, reason="Плохо")
-    db_session.add(report)
+    report = factories.report(db_session, message, person.id)
     db_session.commit()
     login_as(Role.ADMIN)
     token = csrf_token(client, "/moderation/reports")

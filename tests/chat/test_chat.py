@@ -162,10 +162,16 @@ def test_failed_reply_keeps_the_partial_text_and_offers_retry(
     run_job(app, bus, "Начало отв", fail=True)
     page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
     assert "Начало отв" in page and "не удалось получить ответ" in page
-    assert f'action="/chat/{dialog_id}/retry"' in page and "Повторить" in page  # the button
+    failed = db_session.scalar(select(Message).where(Message.status == Status.ERROR))
+    retry = f"/chat/messages/{failed.id}/regenerate"
+    assert f'formaction="{retry}">Повторить' in page  # the button
     token = csrf_token(client, f"/chat/{dialog_id}")
-    client.post(f"/chat/{dialog_id}/retry", data={"csrf_token": token})
-    assert take_job(db_session) is not None
+    client.post(retry, data={"csrf_token": token})
+    item = take_job(db_session)
+    assert item is not None and item["meta"]["message_id"] == failed.id  # written again in place
+    db_session.expire_all()
+    failed = db_session.get(Message, failed.id)
+    assert (failed.swipe, failed.swipes, failed.text) == (1, 2, "")  # the partial text kept
 
 
 def test_writing_again_before_the_reply_started_resubmits_one_reply(

@@ -139,7 +139,7 @@ def test_send_stream_second_device_and_reconnect_mid_reply(chat_server):
         assert "Рада " in resync
         chat_server.gate.release()
         chat_server.gate.release()
-        done = rf'id="m-{reply_id}"[^>]*>\s*<div class="body" id="b-{reply_id}">Рада тебя видеть!<'
+        done = rf'id="m-{reply_id}"[^>]*>\s*<div class="body"><p>Рада тебя видеть!</p>'
         rest = "".join(frames_until(again, done))
         assert f'beforeend:#b-{reply_id}">Рада ' not in rest  # the early text is not sent twice
         assert f'beforeend:#b-{reply_id}">тебя ' in rest
@@ -216,7 +216,7 @@ def test_content_filters_mask_the_stream_word_by_word(chat_server):
             ws.send(json.dumps({"message": "ну?", "client_id": "f-1"}))
             for _ in range(4):
                 chat_server.gate.release()
-            seen = "".join(frames_until(ws, r"с\*\*\*, друг!</div>"))
+            seen = "".join(frames_until(ws, r"с\*\*\*, друг!</p>"))
     finally:
         chat_server.engine.reply = ["Рада ", "тебя ", "видеть!"]
     assert "сука" not in seen and "су</span>" not in seen

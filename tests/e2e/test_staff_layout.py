@@ -62,7 +62,6 @@ def seeded(server):
     from webapp.chat.models import Message
     from webapp.db import utcnow
     from webapp.maintenance.models import MaintenanceWindow
-    from webapp.moderation.models import MessageReport
     from webapp.pii import PiiCipher, use_cipher
 
     pii = PiiCipher(load_settings(server.env).pii_encryption_key)
@@ -83,8 +82,7 @@ def seeded(server):
         dialog = factories.dialog(session, people[0].id, character.id, 2, "Реплика {n}. " * 20,
                                   roles=("user", "assistant"))  # fmt: skip
         message = session.query(Message).filter_by(dialog_id=dialog.id, role="assistant").first()
-        session.add(MessageReport(message_id=message.id, reporter_id=people[0].id,
-                                  reason="Очень длинная причина жалобы " * 5))  # fmt: skip
+        factories.report(session, message, people[0].id, "Очень длинная причина жалобы " * 5)
         now = utcnow()
         window = MaintenanceWindow(
             kind="planned",

@@ -82,7 +82,7 @@ def test_report_table_is_sorted_filtered_and_handled(client, login_as, make_user
     character = factories.character(db_session, name="Альфа")
     for text in ("Первое", "Второе"):
         message = ai_message(db_session, person, character, text)
-        db_session.add(MessageReport(message_id=message.id, reporter_id=person.id, reason="Плохо"))
+        factories.report(db_session, message, person.id)
     db_session.commit()
     login_as("moderator")
     html = client.get("/moderation/reports?sort=created&dir=asc").get_data(as_text=True)

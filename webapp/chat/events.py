@@ -56,6 +56,11 @@ class MessageView:
     text: str
     job_id: str | None
     created_at: datetime
+    # A message just added has one version, is not being continued and was never edited.
+    swipe: int = 0
+    swipes: int = 1
+    continued: bool = False
+    edited_at: datetime | None = None
 
     @classmethod
     def from_event(cls, data: dict[str, Any]) -> MessageView:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import Base, UTCDateTime, utcnow
@@ -67,8 +67,29 @@ class Message(Base):
     # The browser's id for a sent message: a resend after a reconnect is recognised, not doubled.
     client_id: Mapped[str | None] = mapped_column(String(40))
     job_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # A reply written again keeps every version (Swipe rows); `swipe` is the one shown, which is
+    # also the one the model sees later. One version: no Swipe rows, swipes == 1.
+    swipe: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    swipes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A reply being continued: the text so far stays shown; the job's text is added to it.
+    continued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Swipe(Base):
+    """One version of a reply that has more than one (see Message.swipe)."""
+
+    __tablename__ = "message_swipes"
+    __table_args__ = (UniqueConstraint("message_id", "position", name="uq_message_swipes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[Status] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Favorite(Base):

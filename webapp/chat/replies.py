@@ -17,7 +17,7 @@ from webapp.characters import lorebook
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
 from webapp.characters.story import Definition
-from webapp.chat import events, summaries
+from webapp.chat import events, summaries, versions
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import AiPaused
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
@@ -30,6 +30,10 @@ from webapp.maintenance.flag import ai_paused
 
 REPLY_MAX_TOKENS = 768  # ~2000 characters of Russian text
 CONTEXT_FETCH = 200  # newest messages read to build a prompt; compression keeps at most 20
+# What a continuation asks for, after the reply so far (SillyTavern's "continue nudge").
+CONTINUE_NUDGE = (
+    "[Продолжи свой последний ответ с того места, где он оборвался, не повторяя уже написанного.]"
+)
 
 
 def request_reply(
@@ -41,12 +45,14 @@ def request_reply(
     user_name: str,
     now: datetime,
     priority: Priority = Priority.USER,
+    into: Message | None = None,
 ) -> Message:
     """Make sure an answer to the latest messages is on its way.
 
     A reply still waiting in the queue is replaced by one that sees the new message too (the
     person wrote again before it started); one already streaming keeps going and the new one
-    waits behind it.
+    waits behind it. `into`: the reply is written into this message instead (a new version of
+    it, or its continuation when it is marked `continued`; the caller has set it up).
     """
     paused_until = ai_paused(bus)
     if paused_until is not None:
@@ -57,19 +63,22 @@ def request_reply(
                 t=format_datetime(paused_until, "HH:mm"),
             )
         )
-    replies = open_replies(session, dialog.id)
-    waiting = next((m for m in replies if m.status == Status.PENDING), None)
-    # Still waiting in the queue: replaced. Claimed by a node meanwhile: it streams on, and the
-    # new reply waits behind it.
-    if waiting is not None and jobs.cancel(session, bus, waiting.job_id) != queue.RUNNING:
-        session.execute(delete(Message).where(Message.id == waiting.id))
-        dialog.message_count -= 1
-        events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
     job_id = uuid.uuid4().hex
-    reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now, job_id=job_id)
-    # With its job id: the devices follow the reply's stream from this event.
-    events.publish_new_message(session, bus, reply)
-    prompt = reply_prompt(session, bus, dialog, character, user_name, before_id=reply.id)
+    if into is None:
+        _replace_waiting(session, bus, dialog)
+        reply = add_message(session, dialog, Role.ASSISTANT, "", Status.PENDING, now, job_id=job_id)
+        # With its job id: the devices follow the reply's stream from this event.
+        events.publish_new_message(session, bus, reply)
+    else:
+        reply = into
+        reply.job_id, reply.status = job_id, Status.PENDING
+        dialog.updated_at = now
+        events.publish(session, bus, dialog.id, "message", message_id=reply.id)
+    # A continuation sees the reply so far as the last turn, then the nudge to go on.
+    before_id = reply.id + 1 if reply.continued else reply.id
+    prompt = reply_prompt(session, bus, dialog, character, user_name, before_id=before_id)
+    if reply.continued:
+        prompt.append({"role": "system", "content": CONTINUE_NUDGE})
     submission = {
         "user_id": dialog.user_id,
         "kind": "chat_reply",
@@ -94,6 +103,23 @@ def request_reply(
         **submission,
     )
     return reply
+
+
+def _replace_waiting(session: Session, bus: Bus, dialog: Dialog) -> None:
+    """The reply still waiting in the queue goes: the new one sees the new message too. One that
+    holds versions of its own (swipes, a continuation) is ended instead, keeping them."""
+    waiting = next(
+        (m for m in open_replies(session, dialog.id) if m.status == Status.PENDING), None
+    )
+    # Claimed by a node meanwhile: it streams on, and the new reply waits behind it.
+    if waiting is None or jobs.cancel(session, bus, waiting.job_id) == queue.RUNNING:
+        return
+    if waiting.swipes > 1 or waiting.continued:
+        end_reply(session, bus, waiting.id, waiting.job_id, "", cancelled=True)
+        return
+    session.execute(delete(Message).where(Message.id == waiting.id))
+    dialog.message_count -= 1
+    events.publish(session, bus, dialog.id, "removed", message_id=waiting.id)
 
 
 def generation_parameters(character: Character | Any) -> dict:
@@ -198,9 +224,10 @@ def finish_reply(
     reply = session.get(Message, message_id)
     if reply is None or reply.job_id != job_id:
         return None
-    reply.text = clean_reply(mask(text, filters or []), min(limit, REPLY_MAX))
+    reply.text = clean_reply(_joined(reply, mask(text, filters or [])), min(limit, REPLY_MAX))
     reply.status = Status.DONE
     reply.created_at = now
+    _settle(session, reply)
     dialog = session.get(Dialog, reply.dialog_id)
     dialog.updated_at = now
     events.publish(session, bus, dialog.id, "message", message_id=reply.id)
@@ -221,9 +248,33 @@ def end_reply(
     reply = session.get(Message, message_id)
     if reply is None or reply.job_id != job_id or reply.status not in OPEN_REPLY:
         return
-    reply.text = clean_reply(mask(partial, filters or []))
-    reply.status = Status.CANCELLED if cancelled else Status.ERROR
+    reply.text = clean_reply(_joined(reply, mask(partial, filters or [])))
+    if reply.text and reply.status == Status.PENDING and reply.continued:
+        reply.status = Status.DONE  # a continuation that never began: the reply as it was
+    else:
+        reply.status = Status.CANCELLED if cancelled else Status.ERROR
+    _settle(session, reply)
     events.publish(session, bus, reply.dialog_id, "message", message_id=reply.id)
+
+
+def _joined(reply: Message, text: str) -> str:
+    """A continuation's text follows the reply so far (a space between, unless the new text
+    starts with punctuation or a space of its own); any other reply is its text."""
+    if not reply.continued:
+        return text
+    kept = reply.text.rstrip()
+    if not text.strip():
+        return kept
+    glue = "" if text[0].isspace() or text[0] in ".,!?;:…)»" else " "
+    return kept + glue + text.rstrip()
+
+
+def _settle(session: Session, reply: Message) -> None:
+    """A reply is over: a continuation is ordinary text again, and a reply with several
+    versions keeps this one as the version it is."""
+    reply.continued = False
+    if reply.swipes > 1:
+        versions.keep(session, reply)
 
 
 def stop_reply(session: Session, bus: Bus, dialog: Dialog) -> bool:
@@ -258,9 +309,10 @@ def resume_open_replies(session: Session, bus: Bus, now: datetime) -> int:
     ).all()
     resumed: set[int] = set()
     for message, dialog, character, user_name in rows:
-        message.status = Status.PENDING  # request_reply replaces a pending reply in place
-        message.text = ""
-        if dialog.id not in resumed:
-            resumed.add(dialog.id)
-            request_reply(session, bus, dialog, character, user_name=user_name, now=now)
+        # Asked again in place: its versions and its place in the dialog stay (a continuation
+        # keeps the text it continues).
+        if not message.continued:
+            message.text = ""
+        request_reply(session, bus, dialog, character, user_name=user_name, now=now, into=message)
+        resumed.add(dialog.id)
     return len(resumed)

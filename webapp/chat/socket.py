@@ -30,7 +30,7 @@ from webapp.auth.sessions import SESSION_EVENTS, authenticate_access
 from webapp.auth.tokens import TokenInvalid
 from webapp.bus import SubscriptionClosed
 from webapp.characters.models import Character
-from webapp.chat import drafts, events, rendering, replies, sending, service
+from webapp.chat import drafts, editing, events, rendering, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat.access import may_chat, may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
@@ -466,14 +466,7 @@ class ChatSocket:
             self.send(rendering.notice(sent.paused))
 
     def _reply(self, dialog) -> None:
-        replies.request_reply(
-            db.session,
-            self.bus,
-            dialog,
-            db.session.get(Character, self.character_id),
-            user_name=self.user_name,
-            now=utcnow(),
-        )
+        editing.retry(db.session, self.bus, dialog, editing.Asker(self.user_name, utcnow()))
 
 
 def _number(value: Any) -> int:

@@ -22,7 +22,7 @@ from webapp.characters import editor
 from webapp.characters.access import managers_only
 from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character, CharacterState
-from webapp.chat import drafts, replies, sending, service
+from webapp.chat import drafts, editing, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat import preview as previews
 from webapp.chat.access import may_send_now
@@ -49,13 +49,6 @@ def _dialog(dialog_id: int) -> Dialog:
         return service.get_dialog(db.session, current_user.id, dialog_id)
     except DialogNotFound:
         abort(404)
-
-
-def _request_reply(found: Dialog) -> None:
-    character = db.session.get(Character, found.character_id)
-    replies.request_reply(
-        db.session, get_bus(), found, character, user_name=current_user.display_name, now=utcnow()
-    )
 
 
 @bp.get("/sw.js")
@@ -117,6 +110,7 @@ def dialog(dialog_id: int):
         character=db.session.get(Character, found.character_id),
         ai=read_status(get_bus()),
         waiting=waiting,
+        refresh_mark=int(utcnow().timestamp()),
         client_id=uuid.uuid4().hex,
         draft=drafts.load(get_bus(), current_user.id, found.id),
         typed_max=drafts.MAX_CHARS,
@@ -165,8 +159,15 @@ def stop(dialog_id: int):
 @login_required
 def retry(dialog_id: int):
     found = _dialog(dialog_id)
-    _request_reply(found)
-    db.session.commit()
+    try:
+        editing.retry(
+            db.session, get_bus(), found, editing.Asker(current_user.display_name, utcnow())
+        )
+    except ChatError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
     return redirect(url_for("chat.dialog", dialog_id=found.id))
 
 
@@ -184,10 +185,14 @@ def rename(dialog_id: int):
     return redirect(url_for("chat.character", character_id=found.character_id))
 
 
-@bp.post("/chat/<int:dialog_id>/delete")
+@bp.route("/chat/<int:dialog_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(dialog_id: int):
+    """Asks first (a page of its own: it works without JavaScript). Reported messages stay
+    with their reports for the moderators."""
     found = _dialog(dialog_id)
+    if request.method == "GET":
+        return render("chat/delete_dialog.html", "chat/delete_dialog.html", dialog=found)
     character_id = found.character_id
     service.delete_dialog(db.session, found)
     db.session.commit()

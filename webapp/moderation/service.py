@@ -26,11 +26,9 @@ _message_counts = (
     .subquery()
 )
 _report_counts = (
-    select(Dialog.character_id, func.count(MessageReport.id).label("reports"))
-    .join(Message, Message.id == MessageReport.message_id)
-    .join(Dialog, Dialog.id == Message.dialog_id)
+    select(MessageReport.character_id, func.count(MessageReport.id).label("reports"))
     .where(MessageReport.state == ReportState.OPEN)
-    .group_by(Dialog.character_id)
+    .group_by(MessageReport.character_id)
     .subquery()
 )
 _dialog_counts = (
@@ -98,10 +96,8 @@ def characters_table(session: Session, query: TableQuery):
 
 def reports_table(session: Session, query: TableQuery):
     statement = (
-        select(MessageReport, Message, Character, User)
-        .join(Message, Message.id == MessageReport.message_id)
-        .join(Dialog, Dialog.id == Message.dialog_id)
-        .join(Character, Character.id == Dialog.character_id)
+        select(MessageReport, Character, User)
+        .outerjoin(Character, Character.id == MessageReport.character_id)
         .join(User, User.id == MessageReport.reporter_id)
     )
     if query.state in {state.value for state in ReportState}:
@@ -110,9 +106,10 @@ def reports_table(session: Session, query: TableQuery):
 
 
 def report_message(
-    session: Session, reporter: User, message: Message, reason: str, now: datetime
+    session: Session, reporter: User, message: Message, dialog: Dialog, reason: str, now: datetime
 ) -> MessageReport:
-    """File a report (the caller checked the dialog is the reporter's); one open per message."""
+    """File a report (the caller checked the dialog is the reporter's); one open per message.
+    The report keeps the text as it is now, whatever later happens to the message."""
     reason = clean_reason(reason)
     existing = session.scalars(
         select(MessageReport).where(
@@ -124,7 +121,12 @@ def report_message(
     if existing is not None:
         return existing
     report = MessageReport(
-        message_id=message.id, reporter_id=reporter.id, reason=reason, created_at=now
+        message_id=message.id,
+        character_id=dialog.character_id,
+        text=message.text,
+        reporter_id=reporter.id,
+        reason=reason,
+        created_at=now,
     )
     session.add(report)
     logs.business(session, "message_reported", user_id=reporter.id, message_id=message.id)

@@ -164,7 +164,7 @@ def report_message(message_id: int):
     if request.method == "POST":
         try:
             service.report_message(
-                db.session, current_user, message, request.form.get("reason", ""), utcnow()
+                db.session, current_user, message, dialog, request.form.get("reason", ""), utcnow()
             )
         except ModerationError as exc:
             error = str(exc)

@@ -85,9 +85,14 @@
     }, delay);
   });
 
+  // «Стоп» only while a reply is being written.
+  var stopButton = composer.querySelector(".stop");
+  function showStop() { stopButton.hidden = !messages.querySelector("article.msg.open"); }
+
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     if (event.detail.target === messages || messages.contains(event.detail.target)) {
       observe();
+      showStop();
       scrollDown();
     }
   });
@@ -112,6 +117,68 @@
       observer.observe(el);
     });
   }
+  // A message's controls are plain forms and links (they work without the script). Here they
+  // go in the background: the change itself comes back over the socket, on every device.
+  chat.dataset.js = "1";
+  var notice = document.getElementById("chat-notice");
+  function closeMenus() {
+    messages.querySelectorAll("details.more[open]").forEach(function (d) { d.open = false; });
+  }
+  function request(url, options) {
+    options.headers = { "HX-Request": "true" };
+    options.credentials = "same-origin";
+    return fetch(url, options).then(function (response) {
+      return response.text().then(function (body) {
+        if (!response.ok) throw new Error(body || response.statusText);
+        return { body: body, redirect: response.headers.get("HX-Redirect") };
+      });
+    }).catch(function (error) {
+      notice.textContent = error.message;
+      throw error;
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-live")) return;
+    event.preventDefault();
+    var button = event.submitter;
+    var data = new FormData(form);
+    if (!data.has("csrf_token")) data.append("csrf_token", act.querySelector("[name=csrf_token]").value);
+    if (button && button.name) data.append(button.name, button.value);
+    var url = button && button.hasAttribute("formaction") ? button.formAction : form.action;
+    closeMenus();
+    request(url, { method: "POST", body: data }).then(function (result) {
+      if (result.redirect) { window.location.href = result.redirect; return; }
+      notice.textContent = "";
+      var panel = form.closest(".panel");
+      if (panel) panel.remove();
+    }, function () {});
+  });
+  var act = document.getElementById("act");
+  messages.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-panel], [data-dismiss], .copy");
+    if (!target) return;
+    var article = target.closest("article.msg");
+    event.preventDefault();
+    if (target.hasAttribute("data-dismiss")) { target.closest(".panel").remove(); return; }
+    closeMenus();
+    if (target.classList.contains("copy")) {
+      var body = article.querySelector(".body").innerText;
+      if (navigator.clipboard) navigator.clipboard.writeText(body).then(function () {
+        notice.textContent = notice.dataset.copied || "";
+      });
+      return;
+    }
+    request(target.href, { method: "GET" }).then(function (result) {
+      var open = article.querySelector(".panel");
+      if (open) open.remove();
+      article.insertAdjacentHTML("beforeend", result.body);
+      var field = article.querySelector(".panel textarea, .panel button");
+      if (field) field.focus();
+    }, function () {});
+  });
+
   observe();
+  showStop();
   scrollDown();
 })();
