@@ -35,11 +35,11 @@ def test_chat_journey(browser, server, tmp_path):
     laptop.goto(dialog_url)
     expect(laptop.locator(".msg-assistant").last.locator(".body")).to_have_text(text)
 
-    reply.locator(".star button").click()
-    expect(reply.locator(".star button")).to_have_text("★")
+    reply.locator("button.star").click()
+    expect(reply.locator("button.star")).to_have_text("★")
     phone.reload()  # the star is the starred message's own, not every message's
-    expect(phone.locator(".star button", has_text="★")).to_have_count(1)
-    expect(phone.locator(".msg").last.locator(".star button")).to_have_text("★")
+    expect(phone.locator("button.star", has_text="★")).to_have_count(1)
+    expect(phone.locator(".msg").last.locator("button.star")).to_have_text("★")
     phone.goto(server.url + "/favorites")
     expect(phone.locator("#favorites")).to_contain_text(text[:30])
 

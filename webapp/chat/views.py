@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -16,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from flask_login import current_user, login_required
 
 from webapp.characters import editor
@@ -211,6 +213,8 @@ def favorite(message_id: int):
     try:
         fav.set_favorite(db.session, get_bus(), current_user.id, message, on, utcnow())
     except ChatError as exc:
+        if is_htmx():
+            return str(exc), 422, {"Content-Type": "text/plain; charset=utf-8"}
         flash(str(exc), "error")
         return redirect(url_for("chat.favorites"))
     db.session.commit()
@@ -222,10 +226,9 @@ def favorite(message_id: int):
 @bp.get("/favorites")
 @login_required
 def favorites():
-    groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[str, dict[date, list]] = defaultdict(lambda: defaultdict(list))
     for _favorite, message, character_name in fav.list_favorites(db.session, current_user.id):
-        day = message.created_at.date().isoformat()
-        groups[character_name][day].append(message)
+        groups[character_name][to_user_timezone(message.created_at).date()].append(message)
     return render(
         "chat/favorites.html", "chat/_favorites.html", groups=groups, limit=fav.FAVORITES_MAX
     )

@@ -53,6 +53,7 @@
   // the message's client_id), not when it was sent: a message lost on the way stays typed, and
   // sending it again under the same client_id never stores it twice.
   document.addEventListener("htmx:wsAfterMessage", function () {
+    showStop();
     var ack = document.getElementById("sent-ack");
     var clientId = composer.querySelector("[name=client_id]");
     if (!ack || ack.dataset.clientId !== clientId.value) return;
