@@ -110,8 +110,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.characters.views import bp as characters
     from webapp.chat.jobs import ChatReplies
     from webapp.chat.message_views import bp as chat_messages
+    from webapp.chat.persona_views import bp as personas
     from webapp.chat.preview import PreviewJobs
-    from webapp.chat.privacy import export_dialogs
+    from webapp.chat.privacy import export_dialogs, export_personas
     from webapp.chat.socket import bp as chat_socket
     from webapp.chat.summaries import KIND as SUMMARY_KIND
     from webapp.chat.summaries import WrittenSummaries
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         manage,
         moderation,
         monitoring,
+        personas,
     ):
         app.register_blueprint(blueprint)
     auth_cookies.init_app(app)
@@ -154,4 +156,5 @@ def _register_blueprints(app: Flask) -> None:
     register_job_handler(app, SUMMARY_KIND, WrittenSummaries(app))
     # A person's data export: each domain hands over what it holds about them.
     add_exporter(app, "dialogs", export_dialogs)
+    add_exporter(app, "personas", export_personas)
     add_exporter(app, "reports", export_reports)

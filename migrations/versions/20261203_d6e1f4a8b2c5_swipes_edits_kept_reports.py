@@ -1,5 +1,5 @@
 """replies with several versions (swipes), continued and edited messages; a report keeps the
-message it flags
+message it flags; personas
 
 Revision ID: d6e1f4a8b2c5
 Revises: c3a9e5d7f1b2
@@ -8,7 +8,7 @@ Create Date: 2026-12-03 10:00:00.000000
 A report used to point at its message only, and went with it (ON DELETE CASCADE) when the person
 deleted the dialog. It now holds the reported text and character itself; the message link is
 set to NULL instead. Only message_reports is copied in a batch on SQLite (no table refers to it,
-so dropping the old copy deletes nothing else); messages only gets plain ADD COLUMNs.
+so dropping the old copy deletes nothing else); messages and dialogs only get plain ADD COLUMNs.
 """
 
 from collections.abc import Sequence
@@ -26,6 +26,23 @@ CHARACTER_FK = "fk_message_reports_character_id_characters"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "personas",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("is_default", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_personas_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_personas")),
+    )
+    op.create_index(op.f("ix_personas_user_id"), "personas", ["user_id"], unique=False)
+    # No foreign key: SQLite would need a batch copy of dialogs to add one, and that deletes the
+    # messages referencing it (see e5f9a3c1d8b6). chat.personas.delete clears it instead.
+    op.add_column("dialogs", sa.Column("persona_id", sa.Integer(), nullable=True))
     op.add_column("messages", sa.Column("swipe", sa.Integer(), server_default="0", nullable=False))
     op.add_column("messages", sa.Column("swipes", sa.Integer(), server_default="1", nullable=False))
     op.add_column(
@@ -100,3 +117,6 @@ def downgrade() -> None:
     op.drop_table("message_swipes")
     for column in ("edited_at", "continued", "swipes", "swipe"):
         op.drop_column("messages", column)
+    op.drop_column("dialogs", "persona_id")
+    op.drop_index(op.f("ix_personas_user_id"), table_name="personas")
+    op.drop_table("personas")

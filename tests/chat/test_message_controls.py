@@ -283,3 +283,40 @@ def test_the_failed_reply_without_text_is_written_over_not_kept(
     reply = last_reply(db_session, dialog_id)
     assert (reply.text, reply.swipes, reply.status) == ("Наконец-то", 1, Status.DONE)
     assert db_session.scalar(select(func.count()).where(Message.dialog_id == dialog_id)) == 3
+
+
+def test_a_cards_other_greetings_are_versions_of_the_first_message(client, login_as, db_session):
+    login_as("user", display_name="Иван")
+    character = factories.character(
+        db_session,
+        name="Лиса",
+        greeting="Здравствуй, {{user}}!",
+        alternate_greetings=["Ах, {{user}}, какой гость!", "Кто там?"],
+    )
+    token = csrf_token(client, f"/characters/{character.id}")
+    response = client.post(
+        f"/characters/{character.id}/dialogs", data={"csrf_token": token, "opening": "1"}
+    )
+    dialog_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "Ах, Иван, какой гость!" in page and "<span>2/3</span>" in page
+    first = db_session.scalar(select(Message).where(Message.dialog_id == dialog_id))
+    post(client, dialog_id, f"/chat/messages/{first.id}/swipe", to="0")
+    page = client.get(f"/chat/{dialog_id}").get_data(as_text=True)
+    assert "Здравствуй, Иван!" in page and "<span>1/3</span>" in page
+
+
+def test_the_data_export_holds_every_version_and_edit(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = answered(app, client, bus, character)
+    reply = last_reply(db_session, dialog_id)
+    post(client, dialog_id, f"/chat/messages/{reply.id}/regenerate")
+    run_job(app, bus, "Второй ответ")
+    data = client.get("/profile/export").get_json()
+    (exported,) = data["dialogs"]
+    last = exported["messages"][-1]
+    assert last["text"] == "Второй ответ" and last["versions"] == ["Первый ответ", "Второй ответ"]
+    page = client.get("/profile/export?format=html").get_data(as_text=True)
+    assert "Варианты ответа: 2" in page

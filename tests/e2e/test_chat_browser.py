@@ -61,6 +61,7 @@ def test_chat_journey(browser, server, tmp_path):
     phone.context.set_offline(False)
 
     phone.goto(dialog_url)
-    phone.click("button:has-text('Новый диалог')")
+    phone.click(".chat-bar .site-menu > summary")  # on a phone the dialog's other actions are in ☰
+    phone.get_by_role("button", name="Новый диалог", exact=True).click()
     phone.wait_for_url(lambda url: url != dialog_url and "/chat/" in url)
     expect(phone.locator(".msg-user")).to_have_count(0)

@@ -83,8 +83,8 @@ class Definition:
         ) + sum(len(u) + len(r) for u, r in self.examples)
 
 
-def system_text(definition: Definition, lore: Activation, fill: Fill) -> str:
-    """The first system message: the story string."""
+def system_text(definition: Definition, lore: Activation, fill: Fill, persona: str = "") -> str:
+    """The first system message: the story string (the person's persona after the scenario)."""
     prompt = definition.system_prompt or DEFAULT_PROMPT
     prompt = prompt.replace("{{original}}", DEFAULT_PROMPT)
     parts = [prompt, *lore.before, definition.definition]
@@ -92,6 +92,8 @@ def system_text(definition: Definition, lore: Activation, fill: Fill) -> str:
         parts.append(f"Характер {{{{char}}}}: {definition.personality}")
     if definition.scenario:
         parts.append(f"Сценарий: {definition.scenario}")
+    if persona:
+        parts.append(f"О {{{{user}}}}: {persona}")
     parts += lore.after
     return fill("\n\n".join(part.strip() for part in parts if part and part.strip()))
 

@@ -130,16 +130,18 @@ def build_prompt(
     turns: Sequence[Turn],
     *,
     user_name: str,
+    persona: str = "",
     written: Written | None = None,
     max_chars: int | None = None,
     seed: int = 0,
     turn_count: int | None = None,
 ) -> tuple[list[dict[str, str]], Compressed]:
     """Chat messages for the model, and what compression did to get there: the character's
-    story string (characters.story) with the lorebook entries the kept history activates, the
-    examples, the history (summary and entries at a depth in their places), the post-history
-    instructions. `max_chars`: the history's share of the node's context, in characters (see
-    chat.replies); `seed`: the dialog, for macros that stay put; `turn_count`: messages so far."""
+    story string (characters.story) with the person's `persona` and the lorebook entries the
+    kept history activates, the examples, the history (summary and entries at a depth in their
+    places), the post-history instructions. `max_chars`: the history's share of the node's
+    context, in characters (see chat.replies); `seed`: the dialog, for macros that stay put;
+    `turn_count`: messages so far."""
     compressed = compress(turns, written=written, max_chars=max_chars)
 
     def fill(text: str) -> str:
@@ -151,7 +153,7 @@ def build_prompt(
         if book.entries
         else lorebook.Activation()
     )
-    messages = [{"role": "system", "content": story.system_text(definition, lore, fill)}]
+    messages = [{"role": "system", "content": story.system_text(definition, lore, fill, persona)}]
     messages += story.example_messages(definition, fill)
     history: list[dict[str, str]] = []
     summary_at = compressed.summary_at if compressed.summary else None

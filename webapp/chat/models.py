@@ -30,6 +30,20 @@ class Status(StrEnum):
 OPEN_REPLY = (Status.PENDING, Status.STREAMING)
 
 
+class Persona(Base):
+    """Who the person is in a dialog: the name {{user}} stands for, and a few words the model
+    reads about them. One may be the default for new dialogs."""
+
+    __tablename__ = "personas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Dialog(Base):
     __tablename__ = "dialogs"
     __table_args__ = (Index("ix_dialogs_user_character", "user_id", "character_id", "updated_at"),)
@@ -39,6 +53,9 @@ class Dialog(Base):
     character_id: Mapped[int] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(120), default="")
     character_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who the person is in this dialog (None: their default persona, or their display name). No
+    # foreign key (see migration d6e1f4a8b2c5): chat.personas.delete clears it.
+    persona_id: Mapped[int | None] = mapped_column(Integer)
     message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The extractive summary of older messages last sent to the model (shown to the person too);
     # it covers messages up to summary_upto_id, except the ones kept word for word.

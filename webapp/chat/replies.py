@@ -17,7 +17,7 @@ from webapp.characters import lorebook
 from webapp.characters.filters import mask
 from webapp.characters.models import Character
 from webapp.characters.story import Definition
-from webapp.chat import events, summaries, versions
+from webapp.chat import events, personas, summaries, versions
 from webapp.chat.context import Turn, build_prompt
 from webapp.chat.errors import AiPaused
 from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
@@ -147,10 +147,13 @@ def reply_prompt(session, bus, dialog, character, user_name, *, before_id):
     ).all()
     turns = [Turn(row.id, row.role, row.text) for row in reversed(rows)]
     definition = Definition.of(character)
+    who = personas.speaker(session, dialog, user_name)
+    user_name = who.name
     messages, compressed = build_prompt(
         definition,
         turns,
         user_name=user_name,
+        persona=who.description,
         written=summaries.written_of(dialog),
         max_chars=history_chars(bus, character, definition),
         seed=dialog.id,

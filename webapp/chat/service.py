@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from webapp.bus import Bus
 from webapp.characters import macros
 from webapp.characters.models import Character
-from webapp.chat import events
+from webapp.chat import events, personas
 from webapp.chat.errors import DialogNotFound, MessageEmpty, TitleInvalid
-from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status
+from webapp.chat.models import OPEN_REPLY, Dialog, Message, Role, Status, Swipe
 from webapp.inference.relay import CUT_MARK  # the stream is cut where the stored reply is
 
 USER_MESSAGE_MAX = 1000
@@ -44,21 +44,36 @@ def start_dialog(
     user_name: str = "",
     opening: int = 0,
 ) -> Dialog:
-    """A fresh dialog; the chosen greeting (`opening`: 0 the main one, then the card's others),
-    if there is one, is its first message, its macros filled for this person."""
+    """A fresh dialog with the person's default persona; the chosen greeting (`opening`: 0 the
+    main one, then the card's others), if there is one, is its first message, its macros filled
+    for this person, the others its versions (swipes)."""
+    persona = personas.default_of(session, user_id)
     dialog = Dialog(
         user_id=user_id,
         character_id=character.id,
         character_version=character.version,
+        persona_id=persona.id if persona else None,
         created_at=now,
         updated_at=now,
     )
     session.add(dialog)
     session.flush()
-    greetings = openings(character, user_name, seed=dialog.id)
+    greetings = openings(character, persona.name if persona else user_name, seed=dialog.id)
     if greetings:
-        chosen = greetings[opening] if 0 <= opening < len(greetings) else greetings[0]
-        add_message(session, dialog, Role.ASSISTANT, chosen, Status.DONE, now)
+        chosen = opening if 0 <= opening < len(greetings) else 0
+        first = add_message(session, dialog, Role.ASSISTANT, greetings[chosen], Status.DONE, now)
+        if len(greetings) > 1:  # the card's other greetings are the first message's versions
+            first.swipes, first.swipe = len(greetings), chosen
+            for position, text in enumerate(greetings):
+                session.add(
+                    Swipe(
+                        message_id=first.id,
+                        position=position,
+                        text=text,
+                        status=Status.DONE,
+                        created_at=now,
+                    )
+                )
     return dialog
 
 

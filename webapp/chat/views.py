@@ -24,7 +24,7 @@ from webapp.characters import editor
 from webapp.characters.access import managers_only
 from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character, CharacterState
-from webapp.chat import drafts, editing, replies, sending, service
+from webapp.chat import drafts, editing, personas, replies, sending, service
 from webapp.chat import favorites as fav
 from webapp.chat import preview as previews
 from webapp.chat.access import may_send_now
@@ -71,7 +71,9 @@ def character(character_id: int):
         "chat/_dialogs.html",
         character=found,
         dialogs=dialogs,
-        openings=service.openings(found, current_user.display_name),
+        openings=service.openings(
+            found, personas.speaker_name(db.session, current_user.id, current_user.display_name)
+        ),
     )
 
 
@@ -115,6 +117,7 @@ def dialog(dialog_id: int):
         refresh_mark=int(utcnow().timestamp()),
         client_id=uuid.uuid4().hex,
         draft=drafts.load(get_bus(), current_user.id, found.id),
+        personas=personas.list_personas(db.session, current_user.id),
         typed_max=drafts.MAX_CHARS,
         **context,
     )
@@ -170,6 +173,21 @@ def retry(dialog_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
+    return redirect(url_for("chat.dialog", dialog_id=found.id))
+
+
+@bp.post("/chat/<int:dialog_id>/persona")
+@login_required
+def persona(dialog_id: int):
+    """Who the person is in this dialog from now on (the next replies use it)."""
+    found = _dialog(dialog_id)
+    try:
+        personas.choose(db.session, found, request.form.get("persona_id", 0, type=int))
+    except ChatError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Персона диалога сменена"), "ok")
     return redirect(url_for("chat.dialog", dialog_id=found.id))
 
 
