@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -30,10 +31,7 @@ MESSAGES = {
         _l("Возможно, ссылка устарела или в адресе опечатка."),
     ),
     405: (_l("Метод не поддерживается"), _l("Этот адрес не принимает такой запрос.")),
-    413: (
-        _l("Слишком большой запрос"),
-        _l("Размер запроса больше 2,5 МБ. Уменьшите файл."),
-    ),
+    413: (_l("Слишком большой запрос"), None),  # the detail names this address's limit
     422: (
         _l("Не удалось обработать данные"),
         _l("Исправьте отмеченные поля и повторите."),
@@ -87,7 +85,11 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code not in MESSAGES:
             return error
-        response = _error_response(code, *MESSAGES[code])
+        title, detail = MESSAGES[code]
+        if code == 413:  # the limit of this address (an upload page may take more than others)
+            megabytes = format_decimal(round((request.max_content_length or 0) / 1048576, 1))
+            detail = _l("Размер запроса больше %(mb)s МБ. Уменьшите файл.", mb=megabytes)
+        response = _error_response(code, title, detail)
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response

@@ -118,5 +118,4 @@ def downgrade() -> None:
     for column in ("edited_at", "continued", "swipes", "swipe"):
         op.drop_column("messages", column)
     op.drop_column("dialogs", "persona_id")
-    op.drop_index(op.f("ix_personas_user_id"), table_name="personas")
-    op.drop_table("personas")
+    op.drop_table("personas")  # its indexes go with it (MariaDB keeps FK indexes)

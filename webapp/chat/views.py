@@ -24,7 +24,7 @@ from webapp.characters import editor
 from webapp.characters.access import managers_only
 from webapp.characters.forms import CharacterForm
 from webapp.characters.models import Character, CharacterState
-from webapp.chat import drafts, editing, personas, replies, sending, service
+from webapp.chat import drafts, editing, personas, replies, sending, service, transfer
 from webapp.chat import favorites as fav
 from webapp.chat import preview as previews
 from webapp.chat.access import may_send_now
@@ -32,7 +32,7 @@ from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
-from webapp.forms import query_int
+from webapp.forms import query_int, upload_limit
 from webapp.inference.status import read_status
 from webapp.rendering import is_htmx, render
 
@@ -64,17 +64,63 @@ def service_worker():
 @bp.get("/characters/<int:character_id>")
 @login_required
 def character(character_id: int):
-    found = _character(character_id)
+    return _character_page(_character(character_id))
+
+
+def _character_page(found: Character, status: int = 200, import_error: str | None = None):
     dialogs = service.list_dialogs(db.session, current_user.id, found.id)
     return render(
         "chat/character.html",
         "chat/_dialogs.html",
+        status,
         character=found,
         dialogs=dialogs,
         openings=service.openings(
             found, personas.speaker_name(db.session, current_user.id, current_user.display_name)
         ),
+        import_error=import_error,
+        import_max_mb=transfer.IMPORT_MAX_BYTES // (1024 * 1024),
     )
+
+
+@bp.post("/characters/<int:character_id>/dialogs/import")
+@upload_limit(transfer.IMPORT_MAX_BYTES)
+@login_required
+def import_dialog(character_id: int):
+    """A SillyTavern chat file (.jsonl) as a new dialog with this character."""
+    found = _character(character_id)
+    upload = request.files.get("chat")
+    try:
+        if upload is None or not upload.filename:
+            raise transfer.ImportInvalid(_("Файл: выберите чат SillyTavern (.jsonl)"))
+        parsed = transfer.parse_jsonl(upload.read())
+    except transfer.ImportInvalid as exc:
+        return _character_page(found, 422, str(exc))
+    dialog = transfer.import_dialog(db.session, current_user.id, found, parsed, utcnow())
+    db.session.commit()
+    flash(_("Загружено сообщений: %(n)s", n=len(parsed.messages)), "ok")
+    if parsed.cut:
+        flash(_("Длиннее, чем позволяет чат, и сокращено: %(n)s", n=parsed.cut), "info")
+    return redirect(url_for("chat.dialog", dialog_id=dialog.id))
+
+
+@bp.get("/chat/<int:dialog_id>/export.<any(txt, jsonl):kind>")
+@login_required
+def export(dialog_id: int, kind: str):
+    """The dialog as text, or as a SillyTavern chat file (every version of a reply kept)."""
+    found = _dialog(dialog_id)
+    character = db.session.get(Character, found.character_id)
+    name = personas.speaker(db.session, found, current_user.display_name).name
+    if kind == "txt":
+        body, mimetype = transfer.export_text(db.session, found, character, name), "text/plain"
+    else:
+        body, mimetype = (
+            transfer.export_jsonl(db.session, found, character, name),
+            "application/jsonl",
+        )
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="dialog-{found.id}.{kind}"'
+    return response
 
 
 @bp.post("/characters/<int:character_id>/dialogs")
