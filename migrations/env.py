@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from config.settings import load_settings
+from webapp.chat.search import index_object
 from webapp.db import UTCDateTime, make_engine
 from webapp.models import metadata
 
@@ -34,9 +35,14 @@ def _run(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def include_object(item, name, kind, reflected, compare_to) -> bool:
+    return not index_object(name, kind)
 
 
 def _render_item(kind: str, item, autogen_context):

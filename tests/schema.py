@@ -22,6 +22,8 @@ def alembic_config(connection=None, url: str | None = None) -> Config:
 def reset_schema(engine) -> None:
     """Drop whatever is there and build the schema with Alembic, as production does."""
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":  # a virtual table drops its shadow tables
+            connection.exec_driver_sql("DROP TABLE IF EXISTS messages_fts")
         existing = MetaData()
         existing.reflect(connection)
         existing.drop_all(connection)

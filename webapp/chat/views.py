@@ -27,6 +27,7 @@ from webapp.characters.models import Character, CharacterState
 from webapp.chat import drafts, editing, personas, replies, sending, service, transfer
 from webapp.chat import favorites as fav
 from webapp.chat import preview as previews
+from webapp.chat import search as finder
 from webapp.chat.access import may_send_now
 from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import OPEN_REPLY, Dialog
@@ -295,6 +296,40 @@ def favorites():
         groups[character_name][to_user_timezone(message.created_at).date()].append(message)
     return render(
         "chat/favorites.html", "chat/_favorites.html", groups=groups, limit=fav.FAVORITES_MAX
+    )
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """Search my messages (in one dialog with ?dialog=), newest first, keyset-paged (?before=)."""
+    query = request.args.get("q", "")
+    dialog_id = query_int("dialog")
+    scope = _dialog(dialog_id) if dialog_id is not None else None
+    hits, more, error, words = [], False, None, []
+    if query.strip():
+        try:
+            words = finder.words_of(query)
+            hits, more = finder.search(
+                db.session,
+                current_user.id,
+                query,
+                dialog_id=scope.id if scope else None,
+                before_id=query_int("before"),
+            )
+        except ChatError as exc:
+            error = str(exc)
+    return render(
+        "chat/search.html",
+        "chat/_search_results.html",
+        422 if error else 200,
+        query=query,
+        scope=scope,
+        hits=hits,
+        more=more,
+        error=error,
+        snippet=lambda text: finder.snippet(text, words),
+        query_max=finder.QUERY_MAX,
     )
 
 
