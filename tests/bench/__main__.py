@@ -194,6 +194,9 @@ def main() -> int:
     from tests.bench.inference import measure as measure_inference
 
     results.update(measure_chat(app, timed, percentile, first_load_bytes, signed_in_client))
+    from tests.bench.search import measure as measure_search
+
+    results.update(measure_search())
     from tests.bench.characters import measure as measure_characters
 
     results.update(measure_characters(app, timed, percentile))

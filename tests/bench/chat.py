@@ -1,4 +1,5 @@
-"""Chat figures taken in process: the chat page's first load and a 5,000-message dialog."""
+"""Chat figures taken in process: the chat page's first load and a 5,000-message dialog whose
+replies have markdown (*actions*, **bold**) and, one in ten, three versions (swipes)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ def measure(app, timed, percentile, first_load_bytes, signed_in_client) -> dict[
     from sqlalchemy import insert, select
 
     from webapp.characters.models import Character
-    from webapp.chat.models import Dialog, Message
+    from webapp.chat.models import Dialog, Message, Swipe
     from webapp.db import utcnow
     from webapp.extensions import db
 
@@ -27,11 +28,32 @@ def measure(app, timed, percentile, first_load_bytes, signed_in_client) -> dict[
                 {
                     "dialog_id": dialog.id,
                     "role": "user" if n % 2 else "assistant",
-                    "text": f"Сообщение {n}: " + "текст " * 20,
+                    "text": f"Сообщение {n}: " + "текст " * 20
+                    if n % 2
+                    else f"*улыбается* Ответ {n}: **важно** " + "текст " * 20,
                     "status": "done",
                     "created_at": now + timedelta(seconds=n),
+                    "swipes": 3 if n % 20 == 0 else 1,
+                    "swipe": 2 if n % 20 == 0 else 0,
                 }
                 for n in range(5000)
+            ],
+        )
+        ids = session.scalars(
+            select(Message.id).where(Message.dialog_id == dialog.id, Message.swipes == 3)
+        ).all()
+        session.execute(
+            insert(Swipe),
+            [
+                {
+                    "message_id": message_id,
+                    "position": position,
+                    "text": f"Вариант {position}",
+                    "status": "done",
+                    "created_at": now,
+                }
+                for message_id in ids
+                for position in range(3)
             ],
         )
         session.commit()

@@ -88,7 +88,10 @@ def test_pages_are_keyset_and_one_query_each(db_session, engine, pii):
             event.remove(engine, "before_cursor_execute", listen)
         assert more and len(first) == len(second) == search.PAGE
         assert first[-1].message.id > second[0].message.id  # newest first, no overlap
-        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        # The same few queries a page, whatever the count: the scan and the characters' names
+        # (MariaDB: the newest id first).
+        assert len(selects) == (4 if engine.dialect.name == "sqlite" else 6)
 
     if engine.dialect.name == "sqlite":
         body(
