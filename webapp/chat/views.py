@@ -62,6 +62,12 @@ def service_worker():
     return response
 
 
+@bp.get("/offline")
+def offline():
+    """What the service worker shows for a page it has no copy of (fetched once, at install)."""
+    return render("offline.html", "offline.html")
+
+
 @bp.get("/characters/<int:character_id>")
 @login_required
 def character(character_id: int):

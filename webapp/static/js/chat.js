@@ -179,6 +179,35 @@
     }, function () {});
   });
 
+  // A reply finished while the tab was in the background: a notification, once the person
+  // allowed them (the menu's button asks; browsers only ask after a click).
+  var notifyButton = document.getElementById("notify-toggle");
+  var writing = openIds();
+  function openIds() {
+    return Array.prototype.map.call(messages.querySelectorAll("article.msg.open"), function (el) {
+      return el.id;
+    });
+  }
+  if (notifyButton && "Notification" in window && Notification.permission !== "denied") {
+    notifyButton.hidden = Notification.permission === "granted";
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function (answer) {
+        notifyButton.hidden = answer !== "default";
+      });
+    });
+  }
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var now = openIds();
+    writing.forEach(function (id) {
+      var done = document.getElementById(id);
+      if (now.indexOf(id) >= 0 || !done || !document.hidden) return;
+      if (!("Notification" in window) || Notification.permission !== "granted") return;
+      var body = done.querySelector(".body").innerText.slice(0, 140);
+      new Notification(chat.dataset.character || document.title, { body: body, tag: id });
+    });
+    writing = now;
+  });
+
   observe();
   showStop();
   scrollDown();
