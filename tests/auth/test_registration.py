@@ -48,6 +48,8 @@ def test_whole_journey_through_the_emailed_link(client, mailbox, db_session, pii
 
     link = mailbox.last_link("new@example.ru", "/confirm/")
     assert client.get(link).headers["Location"] == "/login"
+    signin = client.get("/login").get_data(as_text=True)  # the address comes filled in
+    assert 'value="new@example.ru"' in signin and "Email подтверждён" in signin
     user = find_by_email(db_session, pii, "new@example.ru")
     assert user.email_confirmed_at is not None
     assert user.consent_at is not None and user.consent_version

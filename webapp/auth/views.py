@@ -91,6 +91,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("characters.catalogue"))
     form = LoginForm()
+    if request.method == "GET" and not form.email.data:
+        form.email.data = session.pop("login_email", None)
     error = unconfirmed_email = None
     if form.validate_on_submit():
         try:
@@ -241,7 +243,7 @@ def resend():
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     try:
-        reg.confirm_email(db.session, token, utcnow())
+        user = reg.confirm_email(db.session, token, utcnow())
     except LinkInvalid as exc:
         return render(
             "auth/link_invalid.html",
@@ -253,6 +255,7 @@ def confirm(token: str):
         )
     db.session.commit()
     flash(_("Email подтверждён. Теперь можно войти."), "ok")
+    session["login_email"] = email_of(user, get_pii())  # the sign-in form comes filled in
     return redirect(url_for("auth.login"))
 
 
