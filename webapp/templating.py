@@ -10,9 +10,11 @@ from pathlib import Path
 from flask import Flask, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup
 
 from webapp.accounts.access import may_override, outranks
+from webapp.characters import macros
 from webapp.chat.markup import to_html
 from webapp.db import utcnow
 from webapp.i18n import current_theme
@@ -73,6 +75,14 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("markdown")
     def markdown(text: str) -> Markup:
         return to_html(text)
+
+    @app.template_filter("filled")
+    def filled(text: str, character) -> str:
+        """A character's text as the person reads it: {{char}} and {{user}} filled in."""
+        if not text or "{{" not in text:
+            return text or ""
+        user = getattr(current_user, "display_name", "") or "{{user}}"
+        return macros.expand(text, char=character.nickname or character.name, user=user)
 
     @app.template_filter("when")
     def when(moment: datetime, with_time: bool = True) -> str:

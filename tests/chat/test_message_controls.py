@@ -320,3 +320,13 @@ def test_the_data_export_holds_every_version_and_edit(
     assert last["text"] == "Второй ответ" and last["versions"] == ["Первый ответ", "Второй ответ"]
     page = client.get("/profile/export?format=html").get_data(as_text=True)
     assert "Варианты ответа: 2" in page
+
+
+def test_a_cards_blurb_reads_with_the_names_filled(client, login_as, db_session):
+    login_as("user", display_name="Иван")
+    character = factories.character(
+        db_session, name="Лиса", description="{{char}} ждёт {{user}} у норы."
+    )
+    page = client.get(f"/characters/{character.id}").get_data(as_text=True)
+    assert "Лиса ждёт Иван у норы." in page
+    assert "Лиса ждёт Иван у норы." in client.get("/").get_data(as_text=True)

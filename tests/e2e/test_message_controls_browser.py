@@ -147,6 +147,15 @@ def test_without_javascript_the_reply_appears_and_the_controls_work(browser, ser
     page.wait_for_url(re.compile(re.escape(dialog_url) + r"(#.*)?$"))
     expect(page.locator(".msg-assistant")).to_have_count(1)  # the greeting is left
 
+    # Search (a plain GET form in ☰) finds my message and leads to it.
+    page.click(".chat-bar .site-menu > summary")
+    page.fill("#dialog-search", "скриптов")
+    page.click("form[role=search] button")
+    expect(page.locator("#search-results mark")).to_have_text("скриптов")
+    page.screenshot(path=str(tmp_path / "nojs-search.png"))
+    page.click("#search-results a:has-text('К сообщению')")
+    expect(page.locator(".msg-user .body")).to_contain_text("Привет без скриптов")
+
     page.goto(server.url + "/")
     page.click("text=Алиса")
     page.locator("#dialogs details").first.locator("summary").click()
