@@ -50,8 +50,20 @@ def _last_message_id(session: Session, dialog: Dialog) -> int | None:
     return session.scalar(select(func.max(Message.id)).where(Message.dialog_id == dialog.id))
 
 
+def _locked(session: Session, message: Message) -> Message:
+    """The message read again under a row lock (MariaDB): two devices changing one message at
+    once go one after the other, the second seeing what the first did."""
+    return session.scalars(
+        select(Message)
+        .where(Message.id == message.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _last_reply(session: Session, dialog: Dialog, message: Message) -> None:
     """Only the dialog's last message, a finished reply, may be written again or continued."""
+    _locked(session, message)
     if message.role != Role.ASSISTANT or _last_message_id(session, dialog) != message.id:
         raise NotLastReply()
     if message.status in OPEN_REPLY:
@@ -98,6 +110,7 @@ def continue_reply(
 
 
 def show_version(session: Session, bus: Bus, message: Message, position: int) -> None:
+    _locked(session, message)
     versions.show(session, message, position)
     events.publish(session, bus, message.dialog_id, "message", message_id=message.id)
 
@@ -108,6 +121,7 @@ def edit(
     """Change a message's text. The person's own message: the character's answer to it, when
     that is the last message, is written again (the old answer kept as a swipe); the last
     message itself gets its answer. A reply of the character: corrected in place."""
+    _locked(session, message)
     if message.status in OPEN_REPLY:
         raise ReplyOpen()
     limit = service.USER_MESSAGE_MAX if message.role == Role.USER else service.REPLY_MAX
