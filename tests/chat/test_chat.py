@@ -5,7 +5,6 @@ import json
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from pc_node import protocol
@@ -16,16 +15,6 @@ from tests.queued import as_job, take_job, waiting_jobs
 from webapp.chat.models import Dialog, Favorite, Message, Status
 from webapp.db import utcnow
 from webapp.extensions import db
-
-
-@pytest.fixture
-def character(db_session):
-    return factories.character(db_session, name="Алиса", greeting="Привет! Я Алиса.")
-
-
-@pytest.fixture
-def bus(app):
-    return app.extensions["mehhost.bus"]
 
 
 def start(client, character) -> int:

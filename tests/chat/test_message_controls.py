@@ -17,16 +17,6 @@ from webapp.moderation.models import MessageReport
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def character(db_session):
-    return factories.character(db_session, name="Алиса", greeting="Привет! Я Алиса.")
-
-
-@pytest.fixture
-def bus(app):
-    return app.extensions["mehhost.bus"]
-
-
 def post(client, dialog_id, url, **data):
     token = csrf_token(client, f"/chat/{dialog_id}")
     return client.post(url, data={"csrf_token": token, **data})

@@ -23,11 +23,6 @@ def character(db_session):
     )
 
 
-@pytest.fixture
-def bus(app):
-    return app.extensions["mehhost.bus"]
-
-
 def add_persona(client, name, description="", default=True):
     token = csrf_token(client, "/personas")
     data = {"csrf_token": token, "name": name, "description": description}

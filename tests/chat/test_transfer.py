@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests import factories
 from tests.chat.test_chat import run_job, send, start
 from tests.conftest import csrf_token
 from webapp.chat.models import Dialog, Message, Swipe
@@ -27,16 +26,6 @@ SILLYTAVERN_CHAT = [
      "extra": {"api": "koboldcpp"}},
     {"name": "SillyTavern System", "is_user": False, "is_system": True, "mes": "заметка"},
 ]  # fmt: skip
-
-
-@pytest.fixture
-def character(db_session):
-    return factories.character(db_session, name="Алиса", greeting="Привет! Я Алиса.")
-
-
-@pytest.fixture
-def bus(app):
-    return app.extensions["mehhost.bus"]
 
 
 def upload(client, character, blob: bytes, name="chat.jsonl"):

@@ -36,14 +36,7 @@ def retry(session: Session, bus: Bus, dialog: Dialog, asker: Asker) -> Message:
     last = session.get(Message, last_id) if last_id else None
     if last is not None and last.role == Role.ASSISTANT:
         return regenerate(session, bus, dialog, last, asker)
-    return replies.request_reply(
-        session,
-        bus,
-        dialog,
-        _character(session, dialog),
-        user_name=asker.user_name,
-        now=asker.now,
-    )
+    return _ask(session, bus, dialog, asker)
 
 
 def _last_message_id(session: Session, dialog: Dialog) -> int | None:
@@ -70,8 +63,14 @@ def _last_reply(session: Session, dialog: Dialog, message: Message) -> None:
         raise ReplyOpen()
 
 
-def _character(session: Session, dialog: Dialog) -> Character:
-    return session.get(Character, dialog.character_id)
+def _ask(
+    session: Session, bus: Bus, dialog: Dialog, asker: Asker, into: Message | None = None
+) -> Message:
+    """A reply asked for (into `into`, when given) through the fair queue."""
+    character = session.get(Character, dialog.character_id)
+    return replies.request_reply(
+        session, bus, dialog, character, user_name=asker.user_name, now=asker.now, into=into
+    )
 
 
 def regenerate(
@@ -82,15 +81,7 @@ def regenerate(
     _last_reply(session, dialog, message)
     versions.begin(session, message)
     message.text, message.continued = "", False
-    return replies.request_reply(
-        session,
-        bus,
-        dialog,
-        _character(session, dialog),
-        user_name=asker.user_name,
-        now=asker.now,
-        into=message,
-    )
+    return _ask(session, bus, dialog, asker, into=message)
 
 
 def continue_reply(
@@ -100,13 +91,13 @@ def continue_reply(
     _last_reply(session, dialog, message)
     if not message.text.strip():
         return regenerate(session, bus, dialog, message, asker)
-    character = _character(session, dialog)
-    if len(message.text) >= min(character.max_length, service.REPLY_MAX) - CONTINUE_ROOM:
+    max_length = session.scalar(
+        select(Character.max_length).where(Character.id == dialog.character_id)
+    )
+    if len(message.text) >= min(max_length, service.REPLY_MAX) - CONTINUE_ROOM:
         raise ReplyFull()
     message.continued = True
-    return replies.request_reply(
-        session, bus, dialog, character, user_name=asker.user_name, now=asker.now, into=message
-    )
+    return _ask(session, bus, dialog, asker, into=message)
 
 
 def show_version(session: Session, bus: Bus, message: Message, position: int) -> None:
@@ -141,14 +132,7 @@ def edit(
         return
     last = session.get(Message, _last_message_id(session, dialog))
     if last.id == message.id:
-        replies.request_reply(
-            session,
-            bus,
-            dialog,
-            _character(session, dialog),
-            user_name=asker.user_name,
-            now=asker.now,
-        )
+        _ask(session, bus, dialog, asker)
     elif (
         last.role == Role.ASSISTANT
         and last.status not in OPEN_REPLY

@@ -56,20 +56,20 @@ def _refused(dialog: Dialog, message: Message, error: ChatError):
 @bp.post("/<int:message_id>/regenerate")
 @login_required
 def regenerate(message_id: int):
-    message, dialog = _own(message_id)
-    try:
-        editing.regenerate(db.session, get_bus(), dialog, message, _asker())
-    except ChatError as exc:
-        return _refused(dialog, message, exc)
-    return _done(dialog, message.id)
+    return _reply_again(message_id, editing.regenerate)
 
 
 @bp.post("/<int:message_id>/continue")
 @login_required
 def continue_reply(message_id: int):
+    return _reply_again(message_id, editing.continue_reply)
+
+
+def _reply_again(message_id: int, how):
+    """Another version of the last reply, or its continuation (`how`)."""
     message, dialog = _own(message_id)
     try:
-        editing.continue_reply(db.session, get_bus(), dialog, message, _asker())
+        how(db.session, get_bus(), dialog, message, _asker())
     except ChatError as exc:
         return _refused(dialog, message, exc)
     return _done(dialog, message.id)
