@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.accounts.privacy import add_exporter
+    from webapp.accounts.privacy import add_eraser, add_exporter
     from webapp.accounts.views import bp as accounts
     from webapp.admin.configure import bp as admin_settings
     from webapp.admin.panel import bp as admin_panel
@@ -112,7 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.chat.message_views import bp as chat_messages
     from webapp.chat.persona_views import bp as personas
     from webapp.chat.preview import PreviewJobs
-    from webapp.chat.privacy import export_dialogs, export_personas
+    from webapp.chat.privacy import erase_personas, export_dialogs, export_personas
     from webapp.chat.socket import bp as chat_socket
     from webapp.chat.summaries import KIND as SUMMARY_KIND
     from webapp.chat.summaries import WrittenSummaries
@@ -157,4 +157,5 @@ def _register_blueprints(app: Flask) -> None:
     # A person's data export: each domain hands over what it holds about them.
     add_exporter(app, "dialogs", export_dialogs)
     add_exporter(app, "personas", export_personas)
+    add_eraser(app, erase_personas)
     add_exporter(app, "reports", export_reports)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -131,3 +133,44 @@ def test_personas_are_in_the_data_export(client, login_as, db_session):
     add_persona(client, "Лира", "Бард.")
     data = client.get("/profile/export").get_json()
     assert data["personas"] == [{"name": "Лира", "description": "Бард.", "default": True}]
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_persona_picture_is_shown_refused_when_bad_and_gone_with_the_account(
+    app, client, login_as, db_session, settings
+):
+    login_as("user", email="lira@example.ru")
+    token = csrf_token(client, "/personas")
+    bad = client.post(
+        "/personas",
+        data={
+            "csrf_token": token,
+            "name": "Лира",
+            "avatar": (io.BytesIO(b"not an image"), "x.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "Аватар: файл не читается" in bad.get_data(as_text=True)
+    assert db_session.scalar(select(Persona)) is None
+    client.post(
+        "/personas",
+        data={"csrf_token": token, "name": "Лира", "avatar": (io.BytesIO(_png()), "lira.png")},
+        content_type="multipart/form-data",
+    )
+    persona = db_session.scalar(select(Persona))
+    assert persona.avatar and persona.avatar.startswith(f"p{persona.id}-")
+    page = client.get("/personas").get_data(as_text=True)
+    assert f"/avatars/{persona.avatar}-64.webp" in page
+    assert client.get(f"/avatars/{persona.avatar}-64.webp").status_code == 200
+    files = list((settings.instance_path / "avatars").glob(f"{persona.avatar}-*.webp"))
+    assert len(files) == 2
+    token = csrf_token(client, "/profile/delete")
+    client.post("/profile/delete", data={"email": "lira@example.ru", "csrf_token": token})
+    assert not any(path.exists() for path in files)

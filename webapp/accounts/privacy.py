@@ -1,6 +1,7 @@
 """The "download my data" export: the account's own part here, and each domain's part from the
 exporter it registers (the app factory does: `add_exporter(app, "dialogs", chat.privacy...)`),
-so accounts never imports the domains that hold a person's content."""
+so accounts never imports the domains that hold a person's content. Likewise erasers: what a
+domain keeps outside the database (files) goes when the account does."""
 
 from __future__ import annotations
 
@@ -20,3 +21,15 @@ def add_exporter(app: Flask, name: str, exporter: Exporter) -> None:
 
 def exporters(app: Flask) -> dict[str, Exporter]:
     return dict(app.extensions.get(EXPORTERS, {}))
+
+
+Eraser = Callable[[Session, int], None]  # (session, user id): before the account's row goes
+ERASERS = "mehhost.data_erasers"
+
+
+def add_eraser(app: Flask, eraser: Eraser) -> None:
+    app.extensions.setdefault(ERASERS, []).append(eraser)
+
+
+def erasers(app: Flask) -> list[Eraser]:
+    return list(app.extensions.get(ERASERS, []))

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from webapp.accounts.access import may_manage_device
 from webapp.accounts.forms import DeleteAccountForm
+from webapp.accounts.privacy import erasers as privacy_erasers
 from webapp.accounts.privacy import exporters
 from webapp.accounts.service import delete_account, email_of, export_data
 from webapp.auth import sessions, totp
@@ -190,6 +191,8 @@ def delete():
             sessions.end_sessions(
                 db.session, get_bus(), current_user.id, reason="account_deleted", now=utcnow()
             )
+            for erase in privacy_erasers(current_app):
+                erase(db.session, current_user.id)
             delete_account(db.session, current_user)
             logs.security(db.session, "account_deleted")
             queue_email(db.session, email, _("Аккаунт удалён"), "account_deleted", name=name)

@@ -60,11 +60,12 @@ def process(data: bytes, max_bytes: int = MAX_BYTES) -> dict[int, bytes]:
     return encoded
 
 
-def store(directory: Path, character_id: int, encoded: dict[int, bytes]) -> str:
-    """Write the files (atomically) and return the avatar's name (stem) for the character."""
+def store(directory: Path, owner: int | str, encoded: dict[int, bytes]) -> str:
+    """Write the files (atomically) and return the avatar's name (stem): the owner (a character's
+    id, or "p<id>" for a person's persona) and the picture's digest."""
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(encoded[SIZES[0]]).hexdigest()[:12]
-    name = f"{character_id}-{digest}"
+    name = f"{owner}-{digest}"
     for size, blob in encoded.items():
         write_atomic(directory / f"{name}-{size}.webp", blob)
     return name

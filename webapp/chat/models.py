@@ -40,6 +40,7 @@ class Persona(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(50))
     description: Mapped[str] = mapped_column(Text, default="")
+    avatar: Mapped[str | None] = mapped_column(String(40))  # characters.avatars file stem
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from webapp.characters import avatars
 from webapp.chat import personas
 from webapp.db import utcnow
-from webapp.extensions import db
+from webapp.extensions import db, get_settings
 from webapp.rendering import render
 
 bp = Blueprint("personas", __name__, url_prefix="/personas")
@@ -26,6 +27,10 @@ def _page(error: personas.PersonaInvalid | None = None, editing=None, status: in
         name_max=personas.NAME_MAX,
         description_max=personas.DESCRIPTION_MAX,
     )
+
+
+def _avatar_dir():
+    return avatars.directory(get_settings().instance_path)
 
 
 def _own(persona_id: int):
@@ -52,6 +57,7 @@ def edit(persona_id: int):
 @login_required
 def save(persona_id: int | None = None):
     persona = _own(persona_id) if persona_id else None
+    upload = request.files.get("avatar")
     try:
         personas.save(
             db.session,
@@ -61,6 +67,9 @@ def save(persona_id: int | None = None):
             description=request.form.get("description", ""),
             default=request.form.get("default") == "1",
             now=utcnow(),
+            picture=upload.read(avatars.MAX_BYTES + 1) if upload and upload.filename else None,
+            drop_picture=request.form.get("drop_avatar") == "1",
+            avatar_dir=_avatar_dir(),
         )
     except personas.PersonaInvalid as exc:
         db.session.rollback()
@@ -73,7 +82,7 @@ def save(persona_id: int | None = None):
 @bp.post("/<int:persona_id>/delete")
 @login_required
 def delete(persona_id: int):
-    personas.delete(db.session, _own(persona_id))
+    personas.delete(db.session, _own(persona_id), _avatar_dir())
     db.session.commit()
     flash(_("Персона удалена"), "ok")
     return redirect(url_for("personas.index"))

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from webapp.characters import avatars
 from webapp.chat.errors import ChatError
 from webapp.chat.models import Dialog, Persona
+from webapp.db import on_commit
 
 NAME_MAX = 50
 DESCRIPTION_MAX = 1000
@@ -55,8 +58,12 @@ def save(
     description: str,
     default: bool,
     now: datetime,
+    picture: bytes | None = None,
+    drop_picture: bool = False,
+    avatar_dir: Path | None = None,
 ) -> Persona:
-    """Create (persona None) or change a persona; the one rule for its fields is here."""
+    """Create (persona None) or change a persona; the one rule for its fields is here.
+    `picture`: an uploaded image for its avatar (checked and re-encoded as a character's is)."""
     name = " ".join(name.split())
     description = description.replace("\r\n", "\n").strip()
     if not 1 <= len(name) <= NAME_MAX:
@@ -65,6 +72,12 @@ def save(
         raise PersonaInvalid(
             _l("Описание: не длиннее %(n)s символов", n=DESCRIPTION_MAX), "description"
         )
+    encoded = None
+    if picture:
+        try:
+            encoded = avatars.process(picture)
+        except avatars.AvatarInvalid as exc:
+            raise PersonaInvalid(str(exc), "avatar") from exc
     if persona is None:
         count = session.scalar(select(func.count()).where(Persona.user_id == user_id)) or 0
         if count >= PERSONAS_MAX:
@@ -78,11 +91,18 @@ def save(
     elif persona.is_default:
         persona.is_default = False
     session.flush()
+    if (encoded or drop_picture) and avatar_dir is not None:
+        old = persona.avatar
+        persona.avatar = avatars.store(avatar_dir, f"p{persona.id}", encoded) if encoded else None
+        if old != persona.avatar:
+            avatars.remove(avatar_dir, old)
     return persona
 
 
-def delete(session: Session, persona: Persona) -> None:
+def delete(session: Session, persona: Persona, avatar_dir: Path | None = None) -> None:
     """Dialogs that used it go back to the default persona."""
+    if avatar_dir is not None:
+        avatars.remove(avatar_dir, persona.avatar)
     session.execute(update(Dialog).where(Dialog.persona_id == persona.id).values(persona_id=None))
     session.delete(persona)
 
@@ -112,3 +132,10 @@ def speaker_name(session: Session, user_id: int, display_name: str) -> str:
     """The name a new dialog would call the person by (their default persona's)."""
     persona = default_of(session, user_id)
     return persona.name if persona else display_name
+
+
+def erase_pictures(session: Session, user_id: int, avatar_dir: Path) -> None:
+    """The person's persona pictures go with their account (once its deletion commits)."""
+    names = [p.avatar for p in list_personas(session, user_id) if p.avatar]
+    if names:
+        on_commit(session, lambda: [avatars.remove(avatar_dir, name) for name in names])

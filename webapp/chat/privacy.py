@@ -6,10 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.characters import avatars
 from webapp.characters.models import Character
 from webapp.chat import versions
 from webapp.chat.models import Dialog, Favorite, Message
-from webapp.chat.personas import list_personas
+from webapp.chat.personas import erase_pictures, list_personas
+from webapp.extensions import get_settings
 
 
 def export_dialogs(session: Session, user_id: int) -> list[dict]:
@@ -67,3 +69,9 @@ def export_personas(session: Session, user_id: int) -> list[dict]:
         {"name": p.name, "description": p.description, "default": p.is_default}
         for p in list_personas(session, user_id)
     ]
+
+
+def erase_personas(session: Session, user_id: int) -> None:
+    """The account goes: its personas go with it (ON DELETE CASCADE), their pictures here."""
+    directory = avatars.directory(get_settings().instance_path)
+    erase_pictures(session, user_id, directory)
