@@ -164,3 +164,21 @@ def test_without_javascript_the_reply_appears_and_the_controls_work(browser, ser
     page.click("main form button:has-text('Удалить диалог')")
     expect(page.locator(".flash")).to_contain_text("Диалог удалён")
     context.close()
+
+
+def test_a_persona_made_on_its_page_is_who_the_dialog_has(browser, server, tmp_path):
+    phone = device(browser, server)
+    phone.goto(server.url + "/")
+    phone.click(".site-menu > summary")
+    phone.click(".site-menu .menu >> text=Персоны")
+    phone.fill("#persona-name", "Лира")
+    phone.fill("#persona-description", "Эльфийка-бард, любит загадки.")
+    phone.click("main form.stack button:has-text('Сохранить')")
+    expect(phone.locator("#personas")).to_contain_text("Лира")
+    expect(phone.locator("#personas")).to_contain_text("по умолчанию")
+    phone.screenshot(path=str(tmp_path / "personas.png"), full_page=True)
+    _new_dialog(phone, server)
+    phone.click(".chat-bar .site-menu > summary")
+    expect(phone.locator("#persona-id option:checked")).to_have_text("Лира")
+    phone.screenshot(path=str(tmp_path / "chat-menu.png"))
+    phone.context.close()
