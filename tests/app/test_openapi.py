@@ -54,3 +54,35 @@ def test_every_protocol_message_matches_its_schema(message):
 def test_healthz_answers_what_the_document_says(client):
     response = client.get("/healthz")
     jsonschema.validate(response.get_json(), schema_of("Health"))
+
+
+def _validate(instance, name: str) -> None:
+    doc = json.loads(DOC.read_text(encoding="utf-8"))
+    jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}", **doc})
+
+
+def test_a_persons_export_and_a_dialogs_chat_file_are_what_the_document_says(
+    client, login_as, db_session
+):
+    from tests import factories
+    from tests.conftest import csrf_token
+
+    login_as("user")
+    character = factories.character(db_session, name="Алиса", greeting="Привет!")
+    token = csrf_token(client, f"/characters/{character.id}")
+    response = client.post(f"/characters/{character.id}/dialogs", data={"csrf_token": token})
+    dialog_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    data = client.get("/profile/export").get_json()
+    _validate(data, "DataExport")
+    assert data["dialogs"][0]["messages"][0]["text"] == "Привет!"
+    header, *lines = client.get(f"/chat/{dialog_id}/export.jsonl").get_data().splitlines()
+    _validate(json.loads(header), "SillyTavernChatHeader")
+    for line in lines:
+        _validate(json.loads(line), "SillyTavernChatMessage")
+
+
+def test_the_documented_examples_are_valid():
+    doc = json.loads(DOC.read_text(encoding="utf-8"))
+    for name, schema in doc["components"]["schemas"].items():
+        if "example" in schema and name != "DataExport":
+            _validate(schema["example"], name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from tests.chat_frames import check_client_frame, check_server_frame
 from tests.e2e.conftest import device, sync_api
 
 expect = sync_api.expect
@@ -32,6 +33,13 @@ def _menu(page, message, item: str):
 
 def test_swipes_edit_markdown_delete_branch_with_javascript(browser, server, tmp_path):
     phone = device(browser, server)
+    sent, received = [], []  # every chat socket frame, checked against docs/openapi.json
+
+    def record(socket):
+        socket.on("framesent", lambda frame: sent.append(frame))
+        socket.on("framereceived", lambda frame: received.append(frame))
+
+    phone.on("websocket", record)
     _new_dialog(phone, server)
     phone.fill("#message", "Привет! Как дела?")
     phone.keyboard.press("Enter")
@@ -113,6 +121,12 @@ def test_swipes_edit_markdown_delete_branch_with_javascript(browser, server, tmp
     expect(phone.locator(".msg")).to_have_count(count)
     phone.screenshot(path=str(tmp_path / "retried.png"))
     phone.context.close()
+    assert sent and received
+    for frame in sent:
+        check_client_frame(frame)
+    kinds = {kind for frame in received for kind in check_server_frame(frame)}
+    assert {"NewMessages", "ChangedMessage", "RemovedMessage", "ReplyDelta", "AiState",
+            "SentAck"} <= kinds  # fmt: skip
 
 
 def test_without_javascript_the_reply_appears_and_the_controls_work(browser, server, tmp_path):
