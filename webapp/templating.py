@@ -19,7 +19,7 @@ from webapp.chat.markup import to_html
 from webapp.db import utcnow
 from webapp.i18n import current_theme
 from webapp.monitoring.catalogue import SOURCE_LABELS
-from webapp.monitoring.events import event_name
+from webapp.monitoring.events import detail_parts, event_name
 
 ROLE_NAMES = {
     "user": _l("Пользователь"),
@@ -115,6 +115,7 @@ def register_template_helpers(app: Flask) -> None:
             "report_states": REPORT_STATES,
             "alert_states": ALERT_STATES,
             "event_name": event_name,
+            "detail_parts": detail_parts,
             "log_names": LOG_NAMES,
             "source_labels": SOURCE_LABELS,
             "outranks": outranks,

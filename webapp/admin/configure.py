@@ -22,6 +22,7 @@ from webapp.audit import audit_action
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.forms import PAGE_LIMIT, query_int
+from webapp.monitoring.events import people_named
 from webapp.monitoring.models import RETENTION_DAYS, LogCategory
 from webapp.notify.config import ChannelConfig
 from webapp.notify.email import build_message, send_message
@@ -188,6 +189,7 @@ def log_list():
     db.read_only()
     entries, total = search_logs(db.session, query, utcnow() - timedelta(days=query.days))
     ids = {entry.user_id for entry in entries if entry.user_id}
+    ids |= people_named([entry.detail for entry in entries])
     people = (
         dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
         if ids

@@ -3,6 +3,9 @@ walks the code and fails on one missing here)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 EVENT_NAMES = {
@@ -58,3 +61,92 @@ EVENT_NAMES = {
 def event_name(event: str) -> str:
     """The event's Russian name, or its key when the catalogue has none."""
     return str(EVENT_NAMES.get(event, event))
+
+
+# A log entry's details (JSON) as people read them: each known key named, values in words.
+DETAIL_LABELS = {
+    "target": _l("объект"),
+    "before": _l("было"),
+    "after": _l("стало"),
+    "old": _l("было"),
+    "new": _l("стало"),
+    "reason": _l("причина"),
+    "until": _l("до"),
+    "by": _l("кто"),
+    "message_id": _l("сообщение"),
+    "count": _l("сколько"),
+    "character": _l("персонаж"),
+    "version": _l("версия"),
+    "state": _l("состояние"),
+    "role": _l("роль"),
+    "kind": _l("вид"),
+    "locked_until": _l("вход закрыт до"),
+    "device": _l("устройство"),
+    "device_session": _l("сеанс"),
+    "presented": _l("ключ предъявлен"),
+    "restored": _l("возвращена версия"),
+    "action": _l("действие"),
+}
+VALUE_NAMES = {
+    "published": _l("опубликован"),
+    "draft": _l("черновик"),
+    "hidden": _l("скрыт"),
+    "open": _l("ждёт решения"),
+    "dismissed": _l("отклонена"),
+    "actioned": _l("приняты меры"),
+    "user": _l("пользователь"),
+    "manager": _l("менеджер"),
+    "moderator": _l("модератор"),
+    "admin": _l("администратор"),
+    "waiting": _l("пауза после неудачных попыток"),
+    "wrong_password": _l("неверный пароль"),
+    "unknown_email": _l("неизвестный адрес"),
+    "blocked": _l("заблокирован"),
+    "yes": _l("да"),
+    "no": _l("нет"),
+    "emergency_stop": _l("аварийная остановка"),
+    "true": _l("да"),
+    "false": _l("нет"),
+    "null": "—",
+}
+
+
+def _value(value: Any, people: dict[int, str], key: str = "") -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{detail_label(k)}: {_value(v, people, k)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_value(v, people) for v in value)
+    if key == "by" and isinstance(value, int):
+        return people.get(value, f"#{value}")
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return str(VALUE_NAMES.get(text, text))
+
+
+def detail_label(key: str) -> str:
+    return str(DETAIL_LABELS.get(key, key))
+
+
+def detail_parts(detail: str, people: dict[int, str] | None = None) -> list[tuple[str, str]]:
+    """(label, value) pairs of a log entry's details; text that is not JSON stays as it is."""
+    if not detail:
+        return []
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return [("", detail)]
+    if not isinstance(data, dict):
+        return [("", _value(data, people or {}))]
+    return [(detail_label(key), _value(value, people or {}, key)) for key, value in data.items()]
+
+
+def people_named(details: list[str]) -> set[int]:
+    """The user ids the details name as "by" (for one query of their names)."""
+    found = set()
+    for detail in details:
+        try:
+            data = json.loads(detail) if detail else None
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("by"), int):
+            found.add(data["by"])
+    return found
