@@ -173,12 +173,16 @@ def after_commit(session: Session, queued: Task, *args: Any, **kwargs: Any) -> N
     on_commit(session, lambda: queued(*args, **kwargs))
 
 
-def daily_at(hour: int, minute: int, zone: str = "Europe/Moscow") -> Callable[[datetime], bool]:
-    """A Huey schedule: once a day at hour:minute local time in `zone` (Huey passes UTC)."""
+def daily_at(
+    hour: int, minute: int, zone: str = "Europe/Moscow", weekday: int | None = None
+) -> Callable[[datetime], bool]:
+    """A Huey schedule: once a day at hour:minute local time in `zone` (Huey passes UTC); with
+    `weekday` (0 Monday … 6 Sunday, as date.weekday()) once a week on that local day."""
     tz = ZoneInfo(zone)
 
     def due(moment: datetime) -> bool:
         local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
-        return local.hour == hour and local.minute == minute
+        on_day = weekday is None or local.weekday() == weekday
+        return on_day and local.hour == hour and local.minute == minute
 
     return due

@@ -125,6 +125,17 @@ def test_backoff_is_capped_at_30_minutes():
     assert delivery.next_try_at == T0 + timedelta(minutes=30)
 
 
+def test_the_weekly_report_runs_on_monday_at_two_oh_five_moscow_time():
+    from webapp.analysis.tasks import weekly_report
+
+    due = weekly_report.periodic  # the schedule the consumer checks every minute
+    assert due(datetime(2026, 11, 29, 23, 5))  # Sunday 23:05 UTC = Monday 02:05 МСК
+    assert datetime(2026, 11, 30).weekday() == 0
+    assert not due(datetime(2026, 11, 30, 23, 5))  # Monday 23:05 UTC is Tuesday in Moscow
+    assert not due(datetime(2026, 11, 29, 23, 4))
+    assert sum(due(datetime(2026, 11, 23) + timedelta(minutes=m)) for m in range(7 * 1440)) == 1
+
+
 def test_the_daily_report_runs_at_two_in_the_morning_moscow_time():
     due = daily_at(2, 0)
     assert due(datetime(2026, 11, 24, 23, 0))  # Huey hands over naive UTC

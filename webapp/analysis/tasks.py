@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from huey import crontab
 
 from webapp.analysis import reports
 from webapp.analysis.service import models_of
@@ -38,9 +37,10 @@ def daily_report() -> str:
     return _send_report(reports.daily)
 
 
-@periodic_task(crontab(day_of_week="1", hour="23", minute="5"))
+@periodic_task(daily_at(2, 5, weekday=0))
 def weekly_report() -> str:
-    """Sunday 23:05 UTC = Monday 02:05 Moscow: the week just ended, as HTML and PDF."""
+    """Monday 02:05 Moscow time: the week just ended, as HTML and PDF. (Huey's crontab counts
+    days from Sunday and in UTC: day_of_week="1" at 23:05 was Tuesday 02:05 in Moscow.)"""
     return _send_report(reports.weekly)
 
 
