@@ -8,7 +8,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    to_user_timezone,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -83,6 +90,11 @@ def register_template_helpers(app: Flask) -> None:
             return text or ""
         user = getattr(current_user, "display_name", "") or "{{user}}"
         return macros.expand(text, char=character.nickname or character.name, user=user)
+
+    @app.template_filter("number")
+    def number(value: float, digits: int = 1) -> str:
+        """A number as the viewer's language writes it (31,4 in Russian)."""
+        return format_decimal(round(float(value), digits))
 
     @app.template_filter("when")
     def when(moment: datetime, with_time: bool = True) -> str:

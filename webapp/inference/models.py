@@ -74,6 +74,7 @@ class NodeHeartbeat(Base):
     running: Mapped[int] = mapped_column(Integer, default=0)
     tokens_per_s: Mapped[float] = mapped_column(Float, default=0.0)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # this link's first beat
 
 
 class DispatchLock(Base):

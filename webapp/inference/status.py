@@ -56,7 +56,7 @@ def beat(session: Session, owner: str, nodes: list[dict[str, Any]], now: datetim
         else {}
     )
     for node in nodes:
-        row = existing.get(node["id"]) or NodeHeartbeat(id=node["id"])
+        row = existing.get(node["id"]) or NodeHeartbeat(id=node["id"], linked_at=now)
         row.owner = owner
         for name in ("node_id", "model", "context_size", "capacity", "running", "tokens_per_s"):
             setattr(row, name, node[name])
@@ -75,6 +75,17 @@ def expected_reply_s(tokens_per_s: float, reply_tokens: float, first_token_s: fl
     if tokens_per_s <= 0:
         return 10.0
     return first_token_s + max(reply_tokens, 1.0) / tokens_per_s
+
+
+def linked_nodes(session: Session, now: datetime) -> list[NodeHeartbeat]:
+    """The nodes linked now, anywhere in the deployment (for the admins' page)."""
+    return list(
+        session.scalars(
+            select(NodeHeartbeat)
+            .where(NodeHeartbeat.seen_at >= now - timedelta(seconds=STATUS_TTL))
+            .order_by(NodeHeartbeat.linked_at, NodeHeartbeat.id)
+        )
+    )
 
 
 def deployment_status(

@@ -13,6 +13,7 @@ from webapp.inference.keys import NodeKeyInvalid, create_key, list_keys, revoke_
 from webapp.inference.link import LinkClosed, serve_link
 from webapp.inference.models import NodeKey
 from webapp.inference.runtime import get_dispatcher
+from webapp.inference.status import linked_nodes
 from webapp.monitoring import logs
 from webapp.rendering import render
 
@@ -66,11 +67,16 @@ def node_socket(ws):
 @bp.get("/admin/nodes")
 @admin_only
 def nodes():
+    return _nodes_page(None)
+
+
+def _nodes_page(new_key: str | None):
     return render(
         "inference/nodes.html",
         "inference/_keys.html",
         keys=list_keys(db.session),
-        new_key=None,
+        linked=linked_nodes(db.session, utcnow()),
+        new_key=new_key,
     )
 
 
@@ -84,17 +90,18 @@ def create_node_key():
         return redirect(url_for("inference.nodes"))
     db.session.commit()
     # Shown once, on this response only: it is not stored anywhere in the clear.
-    return render(
-        "inference/nodes.html", "inference/_keys.html", keys=list_keys(db.session), new_key=raw
-    )
+    return _nodes_page(raw)
 
 
-@bp.post("/admin/nodes/keys/<int:key_id>/revoke")
+@bp.route("/admin/nodes/keys/<int:key_id>/revoke", methods=["GET", "POST"])
 @admin_only
 def revoke_node_key(key_id: int):
+    """Asks first: a node linked with the key is cut off at once and the AI goes offline."""
     key = db.session.get(NodeKey, key_id)
     if key is None:
         abort(404)
+    if request.method == "GET":
+        return render("inference/revoke.html", "inference/revoke.html", key=key)
     revoke_key(db.session, key, utcnow())
     db.session.commit()
     revoke_links(get_bus(), key.id)  # a node linked with this key is cut off at once
