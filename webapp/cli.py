@@ -22,6 +22,8 @@ from webapp.extensions import db, get_bus, get_pii, get_settings
 from webapp.inference import cli as inference_cli
 from webapp.inference.keys import create_key, verify_key
 from webapp.maintenance import cli as maintenance_cli
+from webapp.monitoring import logs
+from webapp.version import __version__
 
 
 @click.command("bootstrap")
@@ -42,6 +44,7 @@ def bootstrap() -> None:
         created = seed_demo(session)
         node_key = _ensure_dev_node_key(session, settings)
         resumed = resume_open_replies(session, get_bus(), utcnow())
+        logs.system(session, "started", version=__version__, resumed=resumed)
         session.commit()
     if resumed:
         click.echo(f"Replies interrupted by the last stop, asked for again: {resumed}")

@@ -14,6 +14,7 @@ the one habit for the whole code base.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.signals import SIGNAL_ERROR
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -129,8 +131,20 @@ def init_app(app: Flask, settings: Settings) -> Huey:
     huey = make_huey(settings)
     app.extensions[HUEY] = huey
     app.extensions[WRAPPERS] = {name: t.register(huey) for name, t in declared().items()}
+    huey.signal(SIGNAL_ERROR)(_log_failure)
     use_app(app)
     return huey
+
+
+def _log_failure(signal: str, queued: Any, exc: Exception | None = None) -> None:
+    """A task that failed (it may be tried again) goes into the system log."""
+    from webapp.monitoring import logs
+
+    try:
+        with service_scope() as (session, _bus):
+            logs.system(session, "task_failed", task=queued.name, error=repr(exc)[:200])
+    except Exception:  # the log must never be why a task's failure goes unseen
+        logging.getLogger(__name__).exception("task failure not logged")
 
 
 def use_app(app: Flask | None) -> None:

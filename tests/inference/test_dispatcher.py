@@ -468,3 +468,21 @@ def test_background_jobs_do_not_make_the_ai_look_busy(bus, clock, dispatcher):
     status = read_status(bus)
     assert status["state"] == "online" and status["queue"] == 0
     assert status["background"] == 11 and status["running"] == 1
+
+
+def test_links_are_written_to_the_system_log(dispatcher):
+    from sqlalchemy import select
+
+    from webapp.monitoring.models import LogEntry
+
+    hello = protocol.Hello(node_id="pc-7", engine="e", model="qwen", context_size=1, capacity=2)
+    link = dispatcher.attach(hello, lambda f: None, lambda: None)
+    dispatcher.detach(link, "socket closed")
+    with db.new_session() as session:
+        rows = session.execute(
+            select(LogEntry.category, LogEntry.event, LogEntry.detail).order_by(LogEntry.id)
+        ).all()
+    linked, unlinked = [row for row in rows if row.event.startswith("node_")][-2:]
+    assert (linked.category, linked.event) == ("system", "node_linked")
+    assert json.loads(linked.detail) == {"node": "pc-7", "model": "qwen", "capacity": 2}
+    assert unlinked.event == "node_unlinked" and "socket closed" in unlinked.detail

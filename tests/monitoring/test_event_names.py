@@ -6,7 +6,7 @@ from pathlib import Path
 
 from webapp.monitoring.events import EVENT_NAMES
 
-LOGGERS = {"business", "security", "audit"}  # logs.<category>(session, "event", ...)
+LOGGERS = {"business", "security", "audit", "system"}  # logs.<category>(session, "event", ...)
 # audit_action("event", ...) and maintenance's helpers around it: where the event argument is
 HELPERS = {"audit_action": 0, "_changed": 0, "_decide": 2}
 

@@ -38,6 +38,7 @@ from webapp.inference.status import (
     write_status,
 )
 from webapp.maintenance.flag import ai_paused
+from webapp.monitoring import logs
 from webapp.monitoring.catalogue import PC
 from webapp.monitoring.samples import ingest as ingest_sample
 
@@ -91,6 +92,9 @@ class Dispatcher:
         with self._lock:
             self.links.append(link)
         log.info("node %s linked: %s, capacity %d", hello.node_id, hello.model, hello.capacity)
+        self.outcomes.after(
+            self._log, "node_linked", node=hello.node_id, model=hello.model, capacity=hello.capacity
+        )
         self._due.pop("status", None)
         self._wake()
         return link
@@ -104,6 +108,7 @@ class Dispatcher:
             orphans = [r for r in link.running.values() if r.stopping_since is None]
             link.running.clear()
         log.warning("node %s unlinked: %s", link.hello.node_id, reason)
+        self.outcomes.after(self._log, "node_unlinked", node=link.hello.node_id, reason=reason)
         try:
             link.close()
         except Exception as exc:
@@ -432,6 +437,10 @@ class Dispatcher:
                     self.detach(link, f"ping failed: {exc}")
 
     # ----- status and loop ----------------------------------------------------------------------
+    def _log(self, event: str, **detail: Any) -> None:
+        """An entry of the system log, in a transaction of its own."""
+        self.outcomes.transaction(lambda session: logs.system(session, event, **detail))
+
     def _write_status(self) -> None:
         """Heartbeats of the nodes linked here, then the deployment's status from everyone's."""
         with self._lock:

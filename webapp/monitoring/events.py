@@ -55,6 +55,11 @@ EVENT_NAMES = {
     "report_requested": _l("заказал отчёт"),
     "settings_changed": _l("изменил настройки"),
     "threshold_changed": _l("изменил порог тревоги"),
+    # system
+    "started": _l("сайт запущен"),
+    "node_linked": _l("ПК с ИИ подключился"),
+    "node_unlinked": _l("ПК с ИИ отключился"),
+    "task_failed": _l("фоновая задача не выполнена"),
 }
 
 
@@ -86,6 +91,12 @@ DETAIL_LABELS = {
     "presented": _l("ключ предъявлен"),
     "restored": _l("возвращена версия"),
     "action": _l("действие"),
+    "resumed": _l("ответов продолжено"),
+    "node": _l("узел"),
+    "model": _l("модель"),
+    "capacity": _l("мест"),
+    "task": _l("задача"),
+    "error": _l("ошибка"),
 }
 VALUE_NAMES = {
     "published": _l("опубликован"),

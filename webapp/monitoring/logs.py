@@ -82,6 +82,11 @@ def business(session: Session, event: str, **kwargs: Any) -> LogEntry:
     return record(session, LogCategory.BUSINESS, event, **kwargs)
 
 
+def system(session: Session, event: str, **kwargs: Any) -> LogEntry:
+    """What the site itself did: start-ups, nodes linked and lost, tasks that failed."""
+    return record(session, LogCategory.SYSTEM, event, **kwargs)
+
+
 def purge_expired(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Delete entries older than their category's retention; return how many per category."""
     now = now or utcnow()
