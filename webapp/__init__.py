@@ -119,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.chat.views import bp as chat
     from webapp.inference.runtime import register_job_handler
     from webapp.inference.views import bp as inference
+    from webapp.inference.watch import link_round
     from webapp.maintenance.views import bp as maintenance
     from webapp.maintenance.views import windows as maintenance_windows
     from webapp.moderation.privacy import export_reports
@@ -149,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     auth_cookies.init_app(app)
     # The collector measures; analysis reads the measurements in each of its rounds.
     add_round(app, AnalysisRound(app), after_change=queue_incident_reports)
+    add_round(app, link_round)  # the home PC or its link gone: a high alert
     if app.extensions["mehhost.settings"].monitor_collect:
         app.before_request(lambda: ensure_collector(app))
     register_job_handler(app, "chat_reply", ChatReplies(app))

@@ -241,3 +241,28 @@ def test_the_whole_web_stopped_and_started_with_bootstrap_loses_no_reply(server)
     finally:
         again.terminate()
         again.wait(timeout=15)
+
+
+def test_the_pc_killed_is_a_high_alert_within_45_s_and_its_return_ends_it(server):
+    """The most likely real failure: the home PC (or its link) goes. The web process notices in
+    its monitoring round; the admins are paged (every channel: tests/inference/test_link_alert)."""
+    from sqlalchemy import select
+
+    from webapp.monitoring.models import Alert
+
+    def link_alert():
+        with server.sessions() as session:
+            return session.scalars(
+                select(Alert).where(Alert.key == "ai:link").order_by(Alert.id.desc())
+            ).first()
+
+    with scripted_node(server, capacity=1, tokens=4, interval=0.01) as node:
+        health(server)  # a request: the web process's collector runs from its first one
+        wait_until(lambda: health(server).get("ai") == "online", seconds=20)
+        node.kill()
+        killed = time.monotonic()
+        wait_until(lambda: (a := link_alert()) is not None and a.state == "firing", seconds=60)
+        assert time.monotonic() - killed <= 45
+        assert link_alert().severity == "high"
+    with scripted_node(server, capacity=1, tokens=4, interval=0.01):
+        wait_until(lambda: link_alert().state == "resolved", seconds=30)
