@@ -77,6 +77,7 @@ CHAT_CLIENT_FRAMES: dict[str, dict] = {
         "description": "A message; a resend with the same client_id is stored once",
         "properties": {"message": {"type": "string"}, "client_id": {"type": "string"}},
         "required": ["message"],
+        "not": {"required": ["action"]},  # a draft or an acknowledgement carries text too
         "example": {"message": "Привет!", "client_id": "5f0c2d1e9a7b4c3d8e6f1a2b3c4d5e6f"},
     },
     "ChatHello": {
@@ -592,6 +593,7 @@ def build() -> dict:
                         "description": frame["description"],
                         "properties": {**frame["properties"], "HEADERS": {"type": "object"}},
                         "required": frame["required"],
+                        **({"not": frame["not"]} if "not" in frame else {}),
                         "example": frame["example"],
                     }
                     for name, frame in CHAT_CLIENT_FRAMES.items()

@@ -86,3 +86,27 @@ def test_the_documented_examples_are_valid():
     for name, schema in doc["components"]["schemas"].items():
         if "example" in schema and name != "DataExport":
             _validate(schema["example"], name)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"message": "Привет", "client_id": "c1", "HEADERS": {"HX-Request": "true"}},
+        {"action": "draft", "message": "Я хоте"},
+        {"action": "maintenance_ack", "window": "3", "message": "черновик"},
+        {"action": "stop", "csrf_token": "t"},
+        {"action": "hello", "last_id": "12"},
+        {"action": "seen", "upto": 40},
+    ],
+)
+def test_every_chat_frame_is_exactly_one_documented_kind(frame):
+    from tests.chat_frames import check_client_frame
+
+    check_client_frame(json.dumps(frame))
+
+
+def test_a_frame_of_another_kind_is_not_documented():
+    from tests.chat_frames import check_client_frame
+
+    with pytest.raises(jsonschema.ValidationError):
+        check_client_frame(json.dumps({"action": "explode"}))
