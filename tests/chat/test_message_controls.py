@@ -320,3 +320,19 @@ def test_a_cards_blurb_reads_with_the_names_filled(client, login_as, db_session)
     page = client.get(f"/characters/{character.id}").get_data(as_text=True)
     assert "Лиса ждёт Иван у норы." in page
     assert "Лиса ждёт Иван у норы." in client.get("/").get_data(as_text=True)
+
+
+def test_a_new_version_stopped_before_a_word_gives_the_old_one_back(
+    app, client, login_as, character, bus, db_session
+):
+    login_as("user")
+    dialog_id = answered(app, client, bus, character)
+    reply = last_reply(db_session, dialog_id)
+    post(client, dialog_id, f"/chat/messages/{reply.id}/regenerate")  # waits in the queue
+    assert post(client, dialog_id, f"/chat/{dialog_id}/stop").status_code == 302
+    reply = last_reply(db_session, dialog_id)
+    assert (reply.text, reply.status, reply.swipes) == ("Первый ответ", Status.DONE, 1)
+    assert db_session.scalar(select(func.count()).select_from(Swipe)) == 0
+    send(client, dialog_id, "А дальше?")
+    item = take_job(db.session)
+    assert {"role": "assistant", "content": "Первый ответ"} in item["messages"]

@@ -257,6 +257,8 @@ def end_reply(
     else:
         reply.status = Status.CANCELLED if cancelled else Status.ERROR
     _settle(session, reply)
+    if cancelled:  # stopped (or replaced) before a word: the version before it again
+        versions.drop_empty(session, reply)
     events.publish(session, bus, reply.dialog_id, "message", message_id=reply.id)
 
 

@@ -3,7 +3,7 @@ model sees later. A reply with one version has no rows here (Message.swipes == 1
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from webapp.chat.errors import SwipeInvalid
@@ -33,6 +33,22 @@ def begin(session: Session, message: Message) -> None:
     keep(session, message)  # the first time: the reply as it was becomes version 1
     message.swipe = message.swipes
     message.swipes += 1
+
+
+def drop_empty(session: Session, message: Message) -> None:
+    """A new version stopped before its first word leaves nothing to keep: it goes, and the
+    version before it is shown again (and is what the model sees)."""
+    if message.text.strip() or message.swipes < 2 or message.swipe != message.swipes - 1:
+        return
+    session.execute(
+        delete(Swipe).where(Swipe.message_id == message.id, Swipe.position == message.swipe)
+    )
+    message.swipes -= 1
+    previous = _row(session, message, message.swipes - 1)
+    message.swipe = message.swipes - 1
+    message.text, message.status = previous.text, previous.status
+    if message.swipes == 1:  # one version: no rows
+        session.execute(delete(Swipe).where(Swipe.message_id == message.id))
 
 
 def show(session: Session, message: Message, position: int) -> None:
