@@ -221,28 +221,6 @@ def test_database_connections_dropped_mid_reply_lose_nothing(server):
         assert_answered_once(server, [p["dialogs"][0] for p in crowd])
 
 
-# Keep this one last in the file: it stops the module's server for good.
-def test_the_whole_web_stopped_and_started_with_bootstrap_loses_no_reply(server):
-    crowd = people(server, 6)
-    with scripted_node(server, capacity=2, tokens=40, interval=0.05):
-        send_all(server, crowd, "Привет")
-        time.sleep(0.5)
-        for pid in [*web_workers(server), server.process.pid]:  # power loss: nobody says bye
-            os.kill(pid, signal.SIGKILL)
-        server.process.wait()
-    output = server.flask("bootstrap")  # as the web unit's ExecStartPre does
-    assert "asked for again" not in output  # queued and leased jobs are the queue's
-    again, url = server.another_web_process(server.instance / "restarted.log")
-    try:
-        with scripted_node(
-            server, capacity=2, tokens=40, interval=0.05, ws_url=url.replace("http", "ws")
-        ):
-            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
-    finally:
-        again.terminate()
-        again.wait(timeout=15)
-
-
 def test_the_pc_killed_is_a_high_alert_within_45_s_and_its_return_ends_it(server):
     """The most likely real failure: the home PC (or its link) goes. The web process notices in
     its monitoring round; the admins are paged (every channel: tests/inference/test_link_alert)."""
@@ -266,3 +244,25 @@ def test_the_pc_killed_is_a_high_alert_within_45_s_and_its_return_ends_it(server
         assert link_alert().severity == "high"
     with scripted_node(server, capacity=1, tokens=4, interval=0.01):
         wait_until(lambda: link_alert().state == "resolved", seconds=30)
+
+
+# Keep this one last in the file: it stops the module's server for good.
+def test_the_whole_web_stopped_and_started_with_bootstrap_loses_no_reply(server):
+    crowd = people(server, 6)
+    with scripted_node(server, capacity=2, tokens=40, interval=0.05):
+        send_all(server, crowd, "Привет")
+        time.sleep(0.5)
+        for pid in [*web_workers(server), server.process.pid]:  # power loss: nobody says bye
+            os.kill(pid, signal.SIGKILL)
+        server.process.wait()
+    output = server.flask("bootstrap")  # as the web unit's ExecStartPre does
+    assert "asked for again" not in output  # queued and leased jobs are the queue's
+    again, url = server.another_web_process(server.instance / "restarted.log")
+    try:
+        with scripted_node(
+            server, capacity=2, tokens=40, interval=0.05, ws_url=url.replace("http", "ws")
+        ):
+            assert_answered_once(server, [p["dialogs"][0] for p in crowd])
+    finally:
+        again.terminate()
+        again.wait(timeout=15)
