@@ -22,6 +22,12 @@ def render(page: str, fragment: str, status: int = 200, **context: Any) -> Respo
     return response
 
 
+def refused(reason: str, status: int = 422) -> tuple[str, int, dict[str, str]]:
+    """The answer to a script's background request that was refused: the reason as plain text
+    (the chat script shows it as a notice)."""
+    return reason, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 def safe_next(target: str | None, default: str) -> str:
     """A redirect target from user input, kept on this site (no scheme, no host, no //).
 

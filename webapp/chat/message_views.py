@@ -15,7 +15,7 @@ from webapp.chat.errors import ChatError, DialogNotFound
 from webapp.chat.models import Dialog, Message
 from webapp.db import utcnow
 from webapp.extensions import db, get_bus
-from webapp.rendering import is_htmx, render
+from webapp.rendering import is_htmx, refused, render
 
 bp = Blueprint("chat_messages", __name__, url_prefix="/chat/messages")
 
@@ -48,7 +48,7 @@ def _done(dialog: Dialog, message_id: int | None = None, notice: str | None = No
 def _refused(dialog: Dialog, message: Message, error: ChatError):
     db.session.rollback()
     if is_htmx():
-        return str(error), 422, {"Content-Type": "text/plain; charset=utf-8"}
+        return refused(str(error))
     flash(str(error), "error")
     return redirect(url_for("chat.dialog", dialog_id=dialog.id) + f"#m-{message.id}")
 
@@ -100,7 +100,7 @@ def edit(message_id: int):
             db.session.rollback()
             error = str(exc)
             if is_htmx():
-                return error, 422, {"Content-Type": "text/plain; charset=utf-8"}
+                return refused(error)
         else:
             return _done(dialog, message.id)
     return render(

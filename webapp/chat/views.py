@@ -35,7 +35,7 @@ from webapp.db import utcnow
 from webapp.extensions import db, get_bus
 from webapp.forms import query_int, upload_limit
 from webapp.inference.status import read_status
-from webapp.rendering import is_htmx, render
+from webapp.rendering import is_htmx, refused, render
 
 bp = Blueprint("chat", __name__)
 
@@ -285,7 +285,7 @@ def favorite(message_id: int):
         fav.set_favorite(db.session, get_bus(), current_user.id, message, on, utcnow())
     except ChatError as exc:
         if is_htmx():
-            return str(exc), 422, {"Content-Type": "text/plain; charset=utf-8"}
+            return refused(str(exc))
         flash(str(exc), "error")
         return redirect(url_for("chat.favorites"))
     db.session.commit()
