@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from flask_babel import (
     format_date,
     format_datetime,
@@ -22,8 +22,10 @@ from markupsafe import Markup
 
 from webapp.accounts.access import may_override, outranks
 from webapp.characters import macros
+from webapp.chat import personas
 from webapp.chat.markup import to_html
 from webapp.db import utcnow
+from webapp.extensions import db
 from webapp.i18n import current_theme
 from webapp.monitoring.catalogue import SOURCE_LABELS
 from webapp.monitoring.events import detail_parts, event_name
@@ -88,8 +90,13 @@ def register_template_helpers(app: Flask) -> None:
         """A character's text as the person reads it: {{char}} and {{user}} filled in."""
         if not text or "{{" not in text:
             return text or ""
-        user = getattr(current_user, "display_name", "") or "{{user}}"
-        return macros.expand(text, char=character.nickname or character.name, user=user)
+        if "reader_name" not in g:  # once a request: the default persona's name, else theirs
+            g.reader_name = (
+                personas.speaker_name(db.session, current_user.id, current_user.display_name)
+                if current_user.is_authenticated
+                else "{{user}}"
+            )
+        return macros.expand(text, char=character.nickname or character.name, user=g.reader_name)
 
     @app.template_filter("number")
     def number(value: float, digits: int = 1) -> str:

@@ -320,6 +320,9 @@ def test_a_cards_blurb_reads_with_the_names_filled(client, login_as, db_session)
     page = client.get(f"/characters/{character.id}").get_data(as_text=True)
     assert "Лиса ждёт Иван у норы." in page
     assert "Лиса ждёт Иван у норы." in client.get("/").get_data(as_text=True)
+    token = csrf_token(client, "/personas")
+    client.post("/personas", data={"csrf_token": token, "name": "Лира", "default": "1"})
+    assert "Лиса ждёт Лира у норы." in client.get("/").get_data(as_text=True)  # as greetings
 
 
 def test_a_new_version_stopped_before_a_word_gives_the_old_one_back(
